@@ -1,0 +1,46 @@
+/* kernels.h: the CPU kernel table. One table per ISA (scalar reference, AVX2,
+ * AVX-512, NEON); the best one the CPU supports is chosen once at start-up
+ * (CLLM_CPU=scalar|avx2|avx512|neon forces one). Every SIMD entry has the
+ * scalar entry of the same slot as its reference, and tests compare them. */
+#ifndef CLLM_CPU_KERNELS_H
+#define CLLM_CPU_KERNELS_H
+
+#include "cllm.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+/* s = dot(w, a) over n elements: w is one weight row of the slot's type,
+ * a one activation row already converted to the slot's act_type. */
+typedef void (*cllm_vec_dot_fn)(int64_t n, float *s, const void *w, const void *a);
+/* Convert n floats to a row of an activation type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */
+typedef void (*cllm_from_float_fn)(const float *x, void *y, int64_t n);
+
+typedef struct cllm_type_kernels {
+    cllm_type act_type;        /* activation type this weight type dots with */
+    cllm_vec_dot_fn vec_dot;   /* NULL: the type has no dot product */
+} cllm_type_kernels;
+
+typedef struct cllm_kernels {
+    const char *name;                                   /* "scalar", "avx2", ... */
+    cllm_type_kernels type[CLLM_TYPE_COUNT];            /* indexed by weight type */
+    cllm_from_float_fn from_float[CLLM_TYPE_COUNT];     /* indexed by activation type */
+} cllm_kernels;
+
+typedef struct cllm_cpu_features {
+    bool avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512vnni, avxvnni;
+    bool neon, dotprod;
+    int n_physical_cores;   /* best guess; >= 1 */
+} cllm_cpu_features;
+
+const cllm_cpu_features *cllm_cpu_features_get(void);
+
+/* Per-ISA tables; NULL when not compiled in or not supported by this CPU. */
+const cllm_kernels *cllm_kernels_scalar(void);
+const cllm_kernels *cllm_kernels_avx2(void);
+const cllm_kernels *cllm_kernels_avx512(void);
+const cllm_kernels *cllm_kernels_neon(void);
+
+/* The table in use: chosen on first call from CPU detection and CLLM_CPU. */
+const cllm_kernels *cllm_kernels_get(void);
+
+#endif /* CLLM_CPU_KERNELS_H */
