@@ -2,5 +2,6 @@
 #include "cpu/avx2/avx2_impl.h"
 
 void cllm_cpu_avx2_fill(cllm_kernels *k) {
-    (void)k;
+    cllm_cpu_avx2_fill_float(k);
+    cllm_cpu_avx2_fill_quant(k);
 }
