@@ -5,6 +5,9 @@
 #include "core/fp16.h"
 #include "cpu/kernels.h"
 #include "cpu/kernels_impl.h"
+#if defined(CLLM_ARCH_X86)
+#include "cpu/avx512/avx512_impl.h"
+#endif
 #include "quant/blocks.h"
 #include "tensor/types.h"
 #include "testutil.h"
@@ -219,5 +222,13 @@ int main(void) {
         }
         compare_table(tables[i]);
     }
+#if defined(CLLM_ARCH_X86)
+    if (cllm_kernels_avx512()) { /* kernels kept out of the table but maintained */
+        cllm_kernels extra = *cllm_kernels_scalar();
+        extra.name = "q4K-zmm";
+        extra.type[CLLM_TYPE_Q4_K].vec_dot = cllm_cpu_dot_q4_K_zmm;
+        compare_table(&extra);
+    }
+#endif
     return test_finish();
 }

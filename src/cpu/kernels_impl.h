@@ -9,6 +9,7 @@
 #include "quant/blocks.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* The 16 levels of IQ4_NL / IQ4_XS (same values as cllm_kvalues_iq4nl; a
  * private copy so that SIMD code can load it as a vector constant). */
@@ -45,6 +46,22 @@ static inline void cllm_cpu_unpack_k4_scales(const uint8_t q[12], uint8_t sc[8],
         sc[j + 4] = (uint8_t)((q[j + 8] & 0x0F) | ((q[j] >> 6) << 4));
         mn[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
     }
+}
+
+/* The same unpacking on 32-bit words, without a trip through memory (SIMD
+ * code loads the results from registers): *sc8 gets the 8 scales as bytes
+ * 0..7, *mn8 the 8 mins. */
+static inline void cllm_cpu_unpack_k4_scales64(const uint8_t q[12], uint64_t *sc8, uint64_t *mn8) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, q, 4);
+    memcpy(&u1, q + 4, 4);
+    memcpy(&u2, q + 8, 4);
+    const uint32_t sc_lo = u0 & 0x3f3f3f3fu;
+    const uint32_t mn_lo = u1 & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | (((u0 >> 6) & 0x03030303u) << 4);
+    const uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | (((u1 >> 6) & 0x03030303u) << 4);
+    *sc8 = (uint64_t)sc_lo | ((uint64_t)sc_hi << 32);
+    *mn8 = (uint64_t)mn_lo | ((uint64_t)mn_hi << 32);
 }
 
 /* Unpack the 12-byte scale field of Q3_K into 16 signed scales (6-bit, -32

@@ -286,12 +286,20 @@ static void X86_FN(dot_q3_K)(int64_t n, float *s, const void *w, const void *a) 
     *s = X86_FN(hsum_ps)(acc);
 }
 
-/* Shared by Q4_K and Q5_K: the min term sum(bsums[g] * mins[g/2]). */
-static inline __m256i X86_FN(k4_minsum)(const int16_t bsums[16], const uint8_t mn[8]) {
-    uint8_t m16[16];
-    for (int g = 0; g < 16; g++) m16[g] = mn[g / 2];
-    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)m16));
-    return X86_FN(bsum_dot)(bsums, mins16);
+/* Shared by Q4_K and Q5_K: the min term sum(bsums[g] * mins[g/2]) as 8
+ * int32 lanes, and the 8 scales as int16 in both 128-bit halves. */
+static inline __m256i X86_FN(k4_prep)(const uint8_t q[12], const int16_t bsums[16], __m256i *scales) {
+    uint64_t sc8, mn8;
+    cllm_cpu_unpack_k4_scales64(q, &sc8, &mn8);
+    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8));
+    const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+    *scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
+    return X86_FN(bsum_dot)(bsums, mins);
+}
+
+/* Broadcast int16 lane j of v (both halves hold the same 8 lanes). */
+static inline __m256i X86_FN(bcast16)(__m256i v, int j) {
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(((2 * j + 1) << 8) | (2 * j))));
 }
 
 static void X86_FN(dot_q4_K)(int64_t n, float *s, const void *w, const void *a) {
@@ -302,9 +310,8 @@ static void X86_FN(dot_q4_K)(int64_t n, float *s, const void *w, const void *a) 
     __m256 acc = _mm256_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        uint8_t sc[8], mn[8];
-        cllm_cpu_unpack_k4_scales(x[b].scales, sc, mn);
-        const __m256i msum = X86_FN(k4_minsum)(y[b].bsums, mn);
+        __m256i scv;
+        const __m256i msum = X86_FN(k4_prep)(x[b].scales, y[b].bsums, &scv);
         __m256i isum = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * j));
@@ -312,8 +319,8 @@ static void X86_FN(dot_q4_K)(int64_t n, float *s, const void *w, const void *a) 
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             const __m256i ylo = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j));
             const __m256i yhi = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j + 32));
-            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(lo, ylo), _mm256_set1_epi16(sc[2 * j]));
-            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(hi, yhi), _mm256_set1_epi16(sc[2 * j + 1]));
+            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(lo, ylo), X86_FN(bcast16)(scv, 2 * j));
+            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(hi, yhi), X86_FN(bcast16)(scv, 2 * j + 1));
         }
         const float d = X86_FN(h2f)(x[b].d) * y[b].d;
         const float dmin = X86_FN(h2f)(x[b].dmin) * y[b].d;
@@ -332,9 +339,8 @@ static void X86_FN(dot_q5_K)(int64_t n, float *s, const void *w, const void *a) 
     __m256 acc = _mm256_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        uint8_t sc[8], mn[8];
-        cllm_cpu_unpack_k4_scales(x[b].scales, sc, mn);
-        const __m256i msum = X86_FN(k4_minsum)(y[b].bsums, mn);
+        __m256i scv;
+        const __m256i msum = X86_FN(k4_prep)(x[b].scales, y[b].bsums, &scv);
         const __m256i hm = _mm256_loadu_si256((const __m256i *)x[b].qh);
         __m256i isum = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
@@ -347,8 +353,8 @@ static void X86_FN(dot_q5_K)(int64_t n, float *s, const void *w, const void *a) 
             const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), hhi);
             const __m256i ylo = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j));
             const __m256i yhi = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j + 32));
-            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(lo, ylo), _mm256_set1_epi16(sc[2 * j]));
-            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(hi, yhi), _mm256_set1_epi16(sc[2 * j + 1]));
+            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(lo, ylo), X86_FN(bcast16)(scv, 2 * j));
+            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(hi, yhi), X86_FN(bcast16)(scv, 2 * j + 1));
         }
         const float d = X86_FN(h2f)(x[b].d) * y[b].d;
         const float dmin = X86_FN(h2f)(x[b].dmin) * y[b].d;

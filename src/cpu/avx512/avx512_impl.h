@@ -12,6 +12,9 @@ void cllm_cpu_avx512_fill(cllm_kernels *k, const cllm_cpu_features *f);
 void cllm_cpu_vnni256_fill_quant(cllm_kernels *k);  /* dot_vnni256.c */
 void cllm_cpu_avx512_fill_q32(cllm_kernels *k);     /* dot512_q32.c */
 void cllm_cpu_avx512_fill_k(cllm_kernels *k);       /* dot512_k.c */
+/* zmm Q4_K x Q8_K kernel, not in the table (slower than VNNI-256 on Intel);
+ * exported so that tests check it and benchmarks can try it. */
+void cllm_cpu_dot_q4_K_zmm(int64_t n, float *s, const void *w, const void *a);
 void cllm_cpu_avx512_fill_float(cllm_kernels *k, const cllm_cpu_features *f); /* float_avx512.c */
 
 #endif

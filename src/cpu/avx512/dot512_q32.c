@@ -27,14 +27,31 @@ static inline __m512i load2x256(const void *p0, const void *p1) {
                               _mm256_loadu_si256((const __m256i *)p1), 1);
 }
 
-/* Two blocks of 16 nibble bytes -> 64 bytes in element order, values 0..15. */
+/* Two blocks of 16 nibble bytes -> 64 bytes in element order, values 0..15:
+ * [q0 q0 q1 q1] from broadcast loads, odd 128-bit lanes shifted by 4. */
 static inline __m512i nib2(const uint8_t *q0, const uint8_t *q1) {
-    const __m256i w = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)q0)),
-                                              _mm_loadu_si128((const __m128i *)q1), 1);
-    __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(w), _mm256_srli_epi16(w, 4), 1);
-    z = _mm512_and_si512(z, _mm512_set1_epi8(0x0F));
-    /* [q0 lo, q1 lo, q0 hi, q1 hi] -> [q0 lo, q0 hi, q1 lo, q1 hi] */
-    return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+    const __m512i z = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q0))),
+        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)q1)), 1);
+    const __m512i v = _mm512_mask_blend_epi64(0xCC, z, _mm512_srli_epi16(z, 4));
+    return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
+}
+
+/* Scales of a pair of blocks: [dx0*dy0 x8 | dx1*dy1 x8]. The two fp16 d's of
+ * each operand are gathered by masked loads (no read past the row) and one
+ * vpermw into broadcast order, then converted with one vcvtph2ps each. */
+static inline __m512 pair_scale(const void *x0, size_t xstride, const void *y0) {
+    const __m512i idx_x = _mm512_castsi256_si512(_mm256_set_m128i(
+        _mm_set1_epi16((short)(xstride / 2)), _mm_setzero_si128()));
+    const __m512i idx_y = _mm512_castsi256_si512(_mm256_set_m128i(
+        _mm_set1_epi16((short)(sizeof(cllm_block_q8_0) / 2)), _mm_setzero_si128()));
+    const __mmask32 mx = (__mmask32)(1u | (1u << (xstride / 2)));
+    const __mmask32 my = (__mmask32)(1u | (1u << (sizeof(cllm_block_q8_0) / 2)));
+    const __m512i vx = _mm512_maskz_loadu_epi16(mx, x0);
+    const __m512i vy = _mm512_maskz_loadu_epi16(my, y0);
+    const __m256i hx = _mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_x, vx));
+    const __m256i hy = _mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_y, vy));
+    return _mm512_mul_ps(_mm512_cvtph_ps(hx), _mm512_cvtph_ps(hy));
 }
 
 static inline float hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
@@ -87,15 +104,12 @@ static inline __mmask64 q5_mask2(const uint8_t *qh0, const uint8_t *qh1) {
         for (; b + 3 < nb; b += 4) {                                                    \
             const __m512i i0 = pair_dot(UNPACK2(b), load2x256(y[b].qs, y[b + 1].qs), off); \
             const __m512i i1 = pair_dot(UNPACK2(b + 2), load2x256(y[b + 2].qs, y[b + 3].qs), off); \
-            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0),                              \
-                                   scale2(h2f(x[b].d) * h2f(y[b].d), h2f(x[b + 1].d) * h2f(y[b + 1].d)), acc0); \
-            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1),                              \
-                                   scale2(h2f(x[b + 2].d) * h2f(y[b + 2].d), h2f(x[b + 3].d) * h2f(y[b + 3].d)), acc1); \
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), pair_scale(&x[b], sizeof(WT), &y[b]), acc0); \
+            acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), pair_scale(&x[b + 2], sizeof(WT), &y[b + 2]), acc1); \
         }                                                                               \
         for (; b + 1 < nb; b += 2) {                                                    \
             const __m512i i0 = pair_dot(UNPACK2(b), load2x256(y[b].qs, y[b + 1].qs), off); \
-            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0),                              \
-                                   scale2(h2f(x[b].d) * h2f(y[b].d), h2f(x[b + 1].d) * h2f(y[b + 1].d)), acc0); \
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), pair_scale(&x[b], sizeof(WT), &y[b]), acc0); \
         }                                                                               \
         float r = hsum512(_mm512_add_ps(acc0, acc1));                                   \
         if (b < nb) {                                                                   \
