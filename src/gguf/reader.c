@@ -153,6 +153,7 @@ typedef struct {
     const uint8_t *p;
     uint64_t size;
     uint64_t pos;
+    uint64_t el;      /* array element being read, for messages */
     char ctx[200];
 } rd;
 
@@ -187,16 +188,25 @@ static cllm_status rd_u64(rd *r, uint64_t *v, const char *what) {
     return take(r, v, 8, what);
 }
 
-/* Read a string: u64 length, then bytes, copied NUL-terminated into the arena. */
+/* Read a string: u64 length, then bytes, copied NUL-terminated into the arena.
+ * what == NULL means array element r->el (named only when formatting a failure). */
 static cllm_status rd_str(rd *r, const char **out, size_t *len_out, const char *what) {
-    uint64_t at = r->pos, n;
-    cllm_status st = rd_u64(r, &n, what);
-    if (st) return st;
-    if (n > left(r))
-        return fail(r, CLLM_ERR_FORMAT, at, "%s length %" PRIu64 " exceeds the %" PRIu64 " bytes left",
-                    what, n, left(r));
+    uint64_t at = r->pos, n = 0;
+    char el[48];
+    if (left(r) < 8 || (memcpy(&n, r->p + r->pos, 8), n > left(r) - 8)) {
+        if (!what) {
+            snprintf(el, sizeof el, "array element %" PRIu64, r->el);
+            what = el;
+        }
+        if (left(r) < 8)
+            return fail(r, CLLM_ERR_FORMAT, at, "truncated: string length of %s needs 8 bytes but only %" PRIu64 " are left",
+                        what, left(r));
+        return fail(r, CLLM_ERR_FORMAT, at, "string length %" PRIu64 " exceeds the %" PRIu64 " bytes left (%s)",
+                    n, left(r) - 8, what);
+    }
+    r->pos += 8;
     char *s = arena_alloc(r->g, (size_t)n + 1, 1);
-    if (!s) return fail(r, CLLM_ERR_NOMEM, at, "out of memory copying a %s of %" PRIu64 " bytes", what, n);
+    if (!s) return fail(r, CLLM_ERR_NOMEM, at, "out of memory copying a string of %" PRIu64 " bytes", n);
     memcpy(s, r->p + r->pos, (size_t)n);
     s[n] = '\0';
     r->pos += n;
@@ -314,10 +324,9 @@ static cllm_status parse_array(rd *r, cllm_gguf_kv *kv) {
         const char **strs = arena_alloc(r->g, (size_t)n * sizeof *strs + 1, _Alignof(const char *));
         size_t *lens = arena_alloc(r->g, (size_t)n * sizeof *lens + 1, _Alignof(size_t));
         if (!strs || !lens) return fail(r, CLLM_ERR_NOMEM, nat, "out of memory for %" PRIu64 " strings", n);
-        char what[48];
         for (uint64_t j = 0; j < n; j++) {
-            snprintf(what, sizeof what, "string %" PRIu64, j);
-            if ((st = rd_str(r, &strs[j], &lens[j], what))) return st;
+            r->el = j;
+            if ((st = rd_str(r, &strs[j], &lens[j], NULL))) return st;
         }
         kv->arr_strs = strs;
         kv->arr_lens = lens;
