@@ -50,7 +50,9 @@ static void *arena_alloc(cllm_gguf *g, size_t n, size_t align) {
             return c->data + at;
         }
     }
-    size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+    /* Chunks of 1 MiB, smaller for small files (whose strings are smaller). */
+    size_t chunk = g->size < ARENA_CHUNK ? (size_t)g->size + 64 : ARENA_CHUNK;
+    size_t cap = n > chunk ? n : chunk;
     if (cap > SIZE_MAX - sizeof *c) return NULL;
     c = malloc(sizeof *c + cap);
     if (!c) return NULL;
