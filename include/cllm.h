@@ -161,6 +161,84 @@ int64_t                 cllm_gguf_n_tensors (const cllm_gguf *g);
 int64_t                 cllm_gguf_find_tensor(const cllm_gguf *g, const char *name); /* -1 */
 const cllm_tensor_info *cllm_gguf_tensor    (const cllm_gguf *g, int64_t i);
 
+
+/* ----------------------------------------------------------- model/engine */
+typedef struct cllm_model   cllm_model;     /* weights (mapped) + hyper-parameters + vocab */
+typedef struct cllm_context cllm_context;   /* KV cache + scratch + thread pool for decoding */
+
+typedef struct cllm_model_params {
+    bool use_mmap;          /* map weights (default true); false reads them into memory */
+    bool vocab_only;        /* load hyper-parameters and vocab, no tensors */
+} cllm_model_params;
+
+cllm_model_params cllm_model_default_params(void);
+/* Load a GGUF by general.architecture. On failure *out is NULL and
+ * cllm_last_error() names what is wrong (missing tensor and expected shape, ...). */
+cllm_status cllm_model_load(const char *path, const cllm_model_params *params, cllm_model **out);
+void        cllm_model_free(cllm_model *m);
+const char *cllm_model_arch(const cllm_model *m);          /* "llama", "qwen2", ... */
+int32_t     cllm_model_n_vocab(const cllm_model *m);
+int32_t     cllm_model_n_embd(const cllm_model *m);
+int32_t     cllm_model_n_layer(const cllm_model *m);
+int32_t     cllm_model_n_ctx_train(const cllm_model *m);
+uint64_t    cllm_model_size_bytes(const cllm_model *m);    /* bytes of weight data */
+uint64_t    cllm_model_n_params(const cllm_model *m);
+const cllm_gguf *cllm_model_gguf(const cllm_model *m);      /* borrowed */
+struct cllm_vocab;
+const struct cllm_vocab *cllm_model_vocab(const cllm_model *m); /* borrowed; NULL if none */
+
+typedef struct cllm_context_params {
+    uint32_t  n_ctx;        /* KV cells (tokens) shared by all sequences; 0 = model's train ctx, capped at 4096 */
+    uint32_t  n_batch;      /* max tokens per cllm_decode call (default 512) */
+    uint32_t  n_seq_max;    /* max distinct sequence ids (default 1) */
+    int32_t   n_threads;    /* <= 0: physical cores */
+    cllm_type kv_type;      /* F16 (default), F32 or Q8_0 */
+    bool      embeddings;   /* keep pooled/last hidden states for embeddings */
+} cllm_context_params;
+
+cllm_context_params cllm_context_default_params(void);
+cllm_status cllm_context_init(cllm_model *m, const cllm_context_params *p, cllm_context **out);
+void        cllm_context_free(cllm_context *c);
+const char *cllm_context_last_error(const cllm_context *c);
+uint32_t    cllm_context_n_ctx(const cllm_context *c);
+
+/* A batch of tokens; each has a position, one or more sequence ids, and a
+ * flag saying whether logits are wanted for it. Owned by the caller. */
+typedef struct cllm_batch {
+    int32_t   n_tokens;
+    int32_t  *token;     /* [n_tokens] */
+    int32_t  *pos;       /* [n_tokens] */
+    int32_t  *n_seq_id;  /* [n_tokens] */
+    int32_t **seq_id;    /* [n_tokens][n_seq_id[i]] */
+    int8_t   *logits;    /* [n_tokens]: nonzero = output logits for this token */
+    int32_t   cap, seq_cap;
+} cllm_batch;
+
+cllm_batch cllm_batch_init(int32_t n_tokens_max, int32_t n_seq_max);
+void       cllm_batch_free(cllm_batch *b);
+void       cllm_batch_clear(cllm_batch *b);
+/* Append one token; returns false when the batch is full. */
+bool       cllm_batch_add(cllm_batch *b, int32_t token, int32_t pos,
+                          const int32_t *seq_ids, int32_t n_seq, bool want_logits);
+
+/* Run the model on a batch, appending its tokens to the KV cache.
+ * CLLM_ERR_NO_SPACE when the cache cannot hold it (nothing is changed). */
+cllm_status  cllm_decode(cllm_context *c, const cllm_batch *b);
+/* Logits (n_vocab floats) of the i-th token of the last batch, NULL if that
+ * token did not ask for logits. Valid until the next decode. */
+const float *cllm_get_logits_ith(cllm_context *c, int32_t i);
+/* Embedding (n_embd floats) of sequence seq from the last batch (pooled per
+ * the model's pooling type), NULL unless embeddings were enabled. */
+const float *cllm_get_embeddings_seq(cllm_context *c, int32_t seq);
+
+/* KV cache by sequence. p1 < 0 means "to the end". */
+void    cllm_kv_clear(cllm_context *c);
+bool    cllm_kv_seq_rm(cllm_context *c, int32_t seq, int32_t p0, int32_t p1);
+void    cllm_kv_seq_cp(cllm_context *c, int32_t src, int32_t dst, int32_t p0, int32_t p1);
+void    cllm_kv_seq_keep(cllm_context *c, int32_t seq);
+void    cllm_kv_seq_add(cllm_context *c, int32_t seq, int32_t p0, int32_t p1, int32_t delta); /* shift positions */
+int32_t cllm_kv_seq_pos_max(const cllm_context *c, int32_t seq);    /* -1 if empty */
+
 #ifdef __cplusplus
 }
 #endif
