@@ -26,4 +26,9 @@ static inline int cllm_imin(int a, int b) { return a < b ? a : b; }
 static inline int cllm_imax(int a, int b) { return a > b ? a : b; }
 static inline int cllm_iclamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+
+/* Scale and min (6 bits each) of sub-block j (0..7) from the 12 packed scale
+ * bytes of a Q4_K/Q5_K block (ggml's get_scale_min_k4). Defined in dequant.c. */
+void cllm_quant_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m);
+
 #endif /* CLLM_QUANT_UTIL_H */
