@@ -6,6 +6,14 @@
 
 #include <math.h>
 #include <stdbool.h>
+
+/* Byte/bit compatibility with ggml needs every a*b+c rounded twice, never
+ * fused. GCC in ISO C mode (-std=c11) already uses -ffp-contract=off; clang
+ * contracts within expressions by default (and aarch64 always has FMA), so
+ * turn it off for every file that includes this header. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include <stdint.h>
 #include <string.h>
 
