@@ -38,6 +38,7 @@ typedef struct jfunc jfunc;
 
 typedef struct jv {
     uint8_t t;          /* jtype */
+    uint8_t safe;       /* JV_STR: a Markup string (|safe, |escape): `+` escapes the other operand */
     union {
         bool    b;
         int64_t i;
@@ -49,7 +50,9 @@ typedef struct jv {
     } u;
 } jv;
 
-struct jlist { jv *v; size_t n, cap; bool tuple; };
+/* gen: the result of map/select/... which jinja2 returns as a generator:
+ * iterable, always true, but without len() and not JSON serializable. */
+struct jlist { jv *v; size_t n, cap; bool tuple, gen; };
 struct jdict { jv *k, *v; size_t n, cap; };
 
 typedef struct jctx jctx;
@@ -119,6 +122,7 @@ typedef struct jjson_opts {
     const char *item_sep, *key_sep;
 } jjson_opts;
 void jv_write_json(jctx *c, jbuf *b, jv v, const jjson_opts *o, int level);
+jv   jv_html_escape(jctx *c, jv s);   /* markupsafe.escape: & < > ' " */
 
 /* UTF-8 helpers: code point count, byte offset of code point i. */
 size_t u8_len(const char *p, size_t n);

@@ -109,6 +109,7 @@ jv jinja_getitem(jctx *c, jv obj, jv key) {
         break;
     }
     case JV_LIST:
+        if (obj.u.l->gen) jinja_raise(c, JE_TYPE, "'generator' object is not subscriptable");
         if (key.t == JV_INT) {
             int64_t i = norm_index(key.u.i, (int64_t)obj.u.l->n);
             if (i >= 0 && i < (int64_t)obj.u.l->n) return obj.u.l->v[i];
@@ -238,7 +239,9 @@ int64_t jinja_length(jctx *c, jv v) {
     switch (v.t) {
     case JV_UNDEF: return 0;
     case JV_STR: return (int64_t)u8_len(v.u.s.p, v.u.s.n);
-    case JV_LIST: return (int64_t)v.u.l->n;
+    case JV_LIST:
+        if (v.u.l->gen) jinja_raise(c, JE_TYPE, "object of type 'generator' has no len()");
+        return (int64_t)v.u.l->n;
     case JV_DICT: return (int64_t)v.u.d->n;
     default: jinja_raise(c, JE_TYPE, "object of type '%s' has no len()", jv_type_name(v));
     }
@@ -366,11 +369,17 @@ static jv binop(jctx *c, int op, jv a, jv b) {
     }
     if (op == OP_ADD) {
         if (a.t == JV_STR && b.t == JV_STR) {
+            /* Markup + str escapes the plain operand (markupsafe semantics) */
+            bool safe = a.safe || b.safe;
+            if (safe && !a.safe) a = jv_html_escape(c, a);
+            if (safe && !b.safe) b = jv_html_escape(c, b);
             jbuf bb = {0};
             bb.c = c;
             jb_put(&bb, a.u.s.p, a.u.s.n);
             jb_put(&bb, b.u.s.p, b.u.s.n);
-            return bb.n ? jb_take(&bb) : jv_str_ref("", 0);
+            jv r = bb.n ? jb_take(&bb) : jv_str_ref("", 0);
+            r.safe = safe;
+            return r;
         }
         if (a.t == JV_LIST && b.t == JV_LIST && a.u.l->tuple == b.u.l->tuple) {
             jv r = jv_list(c, a.u.l->n + b.u.l->n);
@@ -396,7 +405,7 @@ static jv binop(jctx *c, int op, jv a, jv b) {
 static jv py_format(jctx *c, jv fmt, jv args) {
     jlist *al = NULL;
     jv single[1];
-    jlist tmp = {single, 1, 1, true};
+    jlist tmp = {single, 1, 1, true, false};
     if (args.t == JV_LIST && args.u.l->tuple) al = args.u.l;
     else { single[0] = args; al = &tmp; }
     size_t ai = 0;

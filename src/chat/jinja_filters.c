@@ -77,12 +77,21 @@ static jv f_tojson(jctx *c, jv v, jargs *a) {
 }
 
 /* --------------------------------------------------------------- strings */
-static jv f_trim(jctx *c, jv v, jargs *a) { return jinja_str_strip(c, as_str(c, v), jarg(a, 0, "chars"), true, true); }
+static jv f_trim(jctx *c, jv v, jargs *a) {
+    jv r = jinja_str_strip(c, as_str(c, v), jarg(a, 0, "chars"), true, true);
+    r.safe = v.t == JV_STR && v.safe;
+    return r;
+}
 static jv f_upper(jctx *c, jv v, jargs *a) { (void)a; return jinja_str_case(c, as_str(c, v), 1); }
 static jv f_lower(jctx *c, jv v, jargs *a) { (void)a; return jinja_str_case(c, as_str(c, v), 0); }
 static jv f_capitalize(jctx *c, jv v, jargs *a) { (void)a; return jinja_str_case(c, as_str(c, v), 2); }
 static jv f_string(jctx *c, jv v, jargs *a) { (void)a; return as_str(c, v); }
-static jv f_safe(jctx *c, jv v, jargs *a) { (void)a; (void)c; return v; }
+static jv f_safe(jctx *c, jv v, jargs *a) {
+    (void)a;
+    jv s = as_str(c, v);
+    s.safe = 1;
+    return s;
+}
 
 /* jinja2's title: words start after whitespace, '-', or an opening bracket. */
 static jv f_title(jctx *c, jv v, jargs *a) {
@@ -116,21 +125,12 @@ static jv f_replace(jctx *c, jv v, jargs *a) {
 
 static jv f_escape(jctx *c, jv v, jargs *a) {
     (void)a;
-    jv s = as_str(c, v);
-    jbuf b = {0};
-    b.c = c;
-    for (size_t i = 0; i < s.u.s.n; i++) {
-        char ch = s.u.s.p[i];
-        switch (ch) {
-        case '&': jb_puts(&b, "&amp;"); break;
-        case '<': jb_puts(&b, "&lt;"); break;
-        case '>': jb_puts(&b, "&gt;"); break;
-        case '"': jb_puts(&b, "&#34;"); break;
-        case '\'': jb_puts(&b, "&#39;"); break;
-        default: jb_putc(&b, ch);
-        }
-    }
-    return mkstr(&b);
+    if (v.t == JV_STR && v.safe) return v;
+    return jv_html_escape(c, as_str(c, v));
+}
+static jv f_forceescape(jctx *c, jv v, jargs *a) {
+    (void)a;
+    return jv_html_escape(c, as_str(c, v));
 }
 
 static jv f_indent(jctx *c, jv v, jargs *a) {
@@ -267,6 +267,7 @@ static jv f_reverse(jctx *c, jv v, jargs *a) {
     jlist *l = jinja_iter(c, v);
     jv out = jv_list(c, l->n);
     for (size_t i = l->n; i-- > 0;) jl_push(c, out.u.l, l->v[i]);
+    out.u.l->gen = true;   /* reversed() iterator */
     return out;
 }
 
@@ -291,7 +292,9 @@ static jv f_items(jctx *c, jv v, jargs *a) {
     if (v.t != JV_DICT) jinja_raise(c, JE_TYPE, "items filter expects a mapping, got %s", jv_type_name(v));
     jv m = jinja_getattr(c, v, "items", 5);
     jargs none = {0};
-    return jinja_call(c, m, &none);
+    jv r = jinja_call(c, m, &none);
+    r.u.l->gen = true;
+    return r;
 }
 
 /* Stable merge sort on jv with a key array; jv_cmp may raise. */
@@ -364,6 +367,7 @@ static jv f_unique(jctx *c, jv v, jargs *a) {
         jl_push(c, seen.u.l, k);
         jl_push(c, out.u.l, l->v[i]);
     }
+    out.u.l->gen = true;
     return out;
 }
 
@@ -401,7 +405,7 @@ static jv f_sum(jctx *c, jv v, jargs *a) {
 
 /* select/reject/selectattr/rejectattr: args after the test name go to the test. */
 static jv select_common(jctx *c, jv v, jargs *a, bool use_attr, bool keep_when) {
-    jlist *l = jinja_iter(c, v);
+    jlist *l = jv_truthy(v) ? jinja_iter(c, v) : jv_list(c, 0).u.l;   /* jinja2: `if value:` */
     int off = 0;
     jv attr = {0};
     if (use_attr) {
@@ -423,6 +427,7 @@ static jv select_common(jctx *c, jv v, jargs *a, bool use_attr, bool keep_when) 
         bool r = test ? jinja_apply_test(c, test, x, &ta) : jv_truthy(x);
         if (r == keep_when) jl_push(c, out.u.l, l->v[i]);
     }
+    out.u.l->gen = true;
     return out;
 }
 static jv f_select(jctx *c, jv v, jargs *a) { return select_common(c, v, a, false, true); }
@@ -431,8 +436,9 @@ static jv f_selectattr(jctx *c, jv v, jargs *a) { return select_common(c, v, a, 
 static jv f_rejectattr(jctx *c, jv v, jargs *a) { return select_common(c, v, a, true, false); }
 
 static jv f_map(jctx *c, jv v, jargs *a) {
-    jlist *l = jinja_iter(c, v);
+    jlist *l = jv_truthy(v) ? jinja_iter(c, v) : jv_list(c, 0).u.l;
     jv out = jv_list(c, l->n);
+    out.u.l->gen = true;
     jv *attr = jarg(a, -1, "attribute");
     if (attr && a->npos == 0) {
         jv *dflt = jarg(a, -1, "default");
@@ -559,7 +565,7 @@ static const struct { const char *name; jfilter_fn fn; } FILTERS[] = {
     {"dictsort", f_dictsort}, {"upper", f_upper}, {"lower", f_lower}, {"title", f_title},
     {"capitalize", f_capitalize}, {"items", f_items}, {"sort", f_sort}, {"min", f_min}, {"max", f_max},
     {"sum", f_sum}, {"reverse", f_reverse}, {"abs", f_abs}, {"attr", f_attr}, {"escape", f_escape},
-    {"e", f_escape}, {"forceescape", f_escape}, {"format", f_format}, {"wordcount", f_wordcount},
+    {"e", f_escape}, {"forceescape", f_forceescape}, {"format", f_format}, {"wordcount", f_wordcount},
     {"center", f_center},
 };
 

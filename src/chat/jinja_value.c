@@ -158,7 +158,7 @@ bool jv_truthy(jv v) {
     case JV_INT: return v.u.i != 0;
     case JV_FLOAT: return v.u.f != 0.0;
     case JV_STR: return v.u.s.n != 0;
-    case JV_LIST: return v.u.l->n != 0;
+    case JV_LIST: return v.u.l->gen || v.u.l->n != 0;
     case JV_DICT: return v.u.d->n != 0;
     default: return true;
     }
@@ -176,7 +176,7 @@ const char *jv_type_name(jv v) {
     case JV_INT: return "int";
     case JV_FLOAT: return "float";
     case JV_STR: return "str";
-    case JV_LIST: return v.u.l->tuple ? "tuple" : "list";
+    case JV_LIST: return v.u.l->gen ? "generator" : v.u.l->tuple ? "tuple" : "list";
     case JV_DICT: return "dict";
     case JV_NS: return "Namespace";
     default: return "function";
@@ -420,6 +420,10 @@ static void write_py_str_repr(jbuf *b, const char *p, size_t n) {
 
 static void write_seq(jctx *c, jbuf *b, jv v) {
     jlist *l = v.u.l;
+    if (l->gen) {
+        jb_puts(b, "<generator object at 0x0>");
+        return;
+    }
     jb_putc(b, l->tuple ? '(' : '[');
     for (size_t i = 0; i < l->n; i++) {
         if (i) jb_puts(b, ", ");
@@ -551,6 +555,7 @@ void jv_write_json(jctx *c, jbuf *b, jv v, const jjson_opts *o, int level) {
     case JV_STR: json_str(b, v.u.s.p, v.u.s.n, o->ensure_ascii); break;
     case JV_LIST: {
         jlist *l = v.u.l;
+        if (l->gen) jinja_raise(c, JE_TYPE, "Object of type generator is not JSON serializable");
         if (l->n == 0) { jb_puts(b, "[]"); break; }
         jb_putc(b, '[');
         for (size_t i = 0; i < l->n; i++) {
@@ -592,4 +597,23 @@ void jv_write_json(jctx *c, jbuf *b, jv v, const jjson_opts *o, int level) {
     default:
         jinja_raise(c, JE_TYPE, "Object of type %s is not JSON serializable", jv_type_name(v));
     }
+}
+
+jv jv_html_escape(jctx *c, jv s) {
+    jbuf b = {0};
+    b.c = c;
+    for (size_t i = 0; i < s.u.s.n; i++) {
+        char ch = s.u.s.p[i];
+        switch (ch) {
+        case '&': jb_puts(&b, "&amp;"); break;
+        case '<': jb_puts(&b, "&lt;"); break;
+        case '>': jb_puts(&b, "&gt;"); break;
+        case '"': jb_puts(&b, "&#34;"); break;
+        case '\'': jb_puts(&b, "&#39;"); break;
+        default: jb_putc(&b, ch);
+        }
+    }
+    jv r = b.n ? jb_take(&b) : jv_str_ref("", 0);
+    r.safe = 1;
+    return r;
 }
