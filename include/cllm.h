@@ -349,6 +349,32 @@ int32_t cllm_detok_stream_push(cllm_detok_stream *s, int32_t id, char *out, size
  * returns the number written (call until it returns 0). */
 int32_t cllm_detok_stream_flush(cllm_detok_stream *s, char *out, size_t cap);
 void    cllm_detok_stream_free(cllm_detok_stream *s);
+/* ------------------------------------------------------------------ chat */
+/* A parsed Jinja chat template (tokenizer.chat_template), rendered with the
+ * semantics of Hugging Face's jinja2 environment (see docs/chat.md). */
+typedef struct cllm_chat_template cllm_chat_template;
+
+/* Flags for cllm_chat_template_init_ex. */
+#define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
+
+/* Parse a template. On a syntax error *out is NULL, the status is
+ * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
+cllm_status cllm_chat_template_init(const char *source, cllm_chat_template **out);
+cllm_status cllm_chat_template_init_ex(const char *source, uint32_t flags, cllm_chat_template **out);
+void        cllm_chat_template_free(cllm_chat_template *t);
+
+/* Render with context_json, a JSON object whose keys are the template's
+ * variables (messages, tools, add_generation_prompt, bos_token, ...).
+ * *out is malloc'd (caller frees). Errors: CLLM_ERR_INVALID_ARG when the
+ * template called raise_exception (the message is exactly the template's) or
+ * the context is not a JSON object; CLLM_ERR_FORMAT for other render errors
+ * (undefined access, type errors, sandbox violations). */
+cllm_status cllm_chat_template_render(cllm_chat_template *t, const char *context_json, char **out);
+/* Message of the last failed render ("" if none; borrowed). */
+const char *cllm_chat_template_last_error(const cllm_chat_template *t);
+/* Python exception class of the last failure: "TemplateError",
+ * "UndefinedError", "TypeError", "SecurityError", ... ("" if none). */
+const char *cllm_chat_template_error_type(const cllm_chat_template *t);
 
 #ifdef __cplusplus
 }
