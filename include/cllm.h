@@ -376,6 +376,116 @@ const char *cllm_chat_template_last_error(const cllm_chat_template *t);
  * "UndefinedError", "TypeError", "SecurityError", ... ("" if none). */
 const char *cllm_chat_template_error_type(const cllm_chat_template *t);
 
+/* -------------------------------------------------------------- sampling */
+/* Sampler chain, GBNF grammars and JSON-schema-to-grammar. See docs/sampling.md. */
+
+/* What the grammar and DRY need from a tokenizer, without depending on it.
+ * All callbacks get `user`. Borrowed by cllm_sampler_init/cllm_grammar_init
+ * only during the call: pieces are copied/decoded then. */
+typedef struct cllm_vocab_view {
+    int32_t n_vocab;
+    /* Bytes token `id` adds to the output text (may hold partial UTF-8);
+     * *len set; NULL or *len 0 for tokens with no text (control tokens).
+     * The pointer must stay valid until the next call. */
+    const char *(*piece)(void *user, int32_t id, size_t *len);
+    /* True for end-of-generation tokens (EOS, EOT, ...). May be NULL. */
+    bool (*is_eog)(void *user, int32_t id);
+    void *user;
+} cllm_vocab_view;
+
+typedef struct cllm_logit_bias { int32_t token; float bias; } cllm_logit_bias;
+
+/* One candidate as the chain sees it: logit, and probability after softmax. */
+typedef struct cllm_token_prob { int32_t id; float logit; float p; } cllm_token_prob;
+
+#define CLLM_SEED_RANDOM UINT64_MAX   /* seed from the clock at init/reset */
+
+typedef struct cllm_sampler_params {
+    uint64_t seed;              /* CLLM_SEED_RANDOM (default) or a fixed seed */
+    int32_t  n_ctx;             /* what a *_last_n of -1 means (default 4096) */
+    int32_t  min_keep;          /* samplers keep at least this many (default 0) */
+    float    temp;              /* <= 0: greedy (default 0.8) */
+    float    dynatemp_range;    /* > 0: temp varies in [temp-range, temp+range] by entropy (0) */
+    float    dynatemp_exponent; /* (1.0) */
+    int32_t  top_k;             /* <= 0: off (40) */
+    float    top_p;             /* >= 1: off (0.95) */
+    float    min_p;             /* <= 0: off (0.05) */
+    float    typical_p;         /* >= 1: off (1.0) */
+    float    xtc_probability;   /* <= 0: off (0.0) */
+    float    xtc_threshold;     /* > 0.5: off (0.1) */
+    float    top_n_sigma;       /* <= 0: off (-1) */
+    int32_t  penalty_last_n;    /* 0: off, -1: n_ctx (64) */
+    float    penalty_repeat;    /* 1.0: off (1.0) */
+    float    penalty_freq;      /* 0: off */
+    float    penalty_present;   /* 0: off */
+    float    dry_multiplier;    /* 0: off */
+    float    dry_base;          /* (1.75) */
+    int32_t  dry_allowed_length;/* (2) */
+    int32_t  dry_penalty_last_n;/* 0: off, -1: n_ctx (-1) */
+    const char *const *dry_sequence_breakers; /* NULL: "\n" ":" "\"" "*"; borrowed during init */
+    int32_t  n_dry_sequence_breakers;
+    int      mirostat;          /* 0 off, 1 v1, 2 v2; replaces the chain after temperature */
+    float    mirostat_tau;      /* (5.0) */
+    float    mirostat_eta;      /* (0.1) */
+    const cllm_logit_bias *logit_bias; /* applied first; borrowed during init */
+    int32_t  n_logit_bias;
+    const char *grammar;        /* GBNF text or NULL; borrowed during init */
+    const char *grammar_root;   /* start rule, NULL = "root" */
+    /* Chain order, names separated by ';' (or the one-letter form "edskypmxt"):
+     * penalties(e) dry(d) top_n_sigma(s) top_k(k) typ_p(y) top_p(p) min_p(m)
+     * xtc(x) temperature(t). NULL = that default order. */
+    const char *order;
+} cllm_sampler_params;
+
+typedef struct cllm_sampler cllm_sampler;
+
+/* llama.cpp common defaults: temp 0.8, top_k 40, top_p 0.95, min_p 0.05, ... */
+cllm_sampler_params cllm_sampler_default_params(void);
+/* vocab may be NULL unless params has a grammar (or DRY breakers are wanted).
+ * On failure *out is NULL and cllm_last_error() says why (grammar errors give
+ * line and column). */
+cllm_status cllm_sampler_init(const cllm_sampler_params *p, const cllm_vocab_view *vocab,
+                              cllm_sampler **out);
+void        cllm_sampler_free(cllm_sampler *s);
+/* Apply logit bias, the chain and the grammar to logits[n_vocab] (borrowed,
+ * not modified) and draw a token. Does not accept it (call _accept).
+ * Returns -1 when nothing can be sampled (e.g. grammar dead end); see
+ * cllm_sampler_last_error. */
+int32_t     cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_vocab);
+/* Record a token (sampled or forced): penalty/DRY history and grammar state.
+ * CLLM_ERR_INVALID_ARG if the grammar rejects it (state unchanged). */
+cllm_status cllm_sampler_accept(cllm_sampler *s, int32_t token);
+/* Forget history, restart the grammar, reset mirostat, reseed. */
+void        cllm_sampler_reset(cllm_sampler *s);
+const char *cllm_sampler_last_error(const cllm_sampler *s);
+/* Candidates left after the last sample's chain, sorted by p when the chain
+ * computed probabilities (borrowed until the next call). Returns the count. */
+int32_t     cllm_sampler_last_candidates(const cllm_sampler *s, const cllm_token_prob **out);
+
+/* A parsed GBNF grammar plus its match state. */
+typedef struct cllm_grammar cllm_grammar;
+/* root NULL = "root"; vocab may be NULL (then token references <...> are
+ * errors and accept_token is unavailable). Errors: "line L, column C: ...". */
+cllm_status cllm_grammar_init(const char *gbnf, const char *root, const cllm_vocab_view *vocab,
+                              cllm_grammar **out);
+void        cllm_grammar_free(cllm_grammar *g);
+/* Advance by text bytes (a token piece; may split UTF-8 sequences).
+ * CLLM_ERR_INVALID_ARG when the grammar rejects them (state unchanged). */
+cllm_status cllm_grammar_accept_bytes(cllm_grammar *g, const char *bytes, size_t len);
+/* Advance by a token id (needs a vocab view). An EOG token is accepted only
+ * when the grammar is complete. */
+cllm_status cllm_grammar_accept_token(cllm_grammar *g, int32_t token);
+/* True when the text so far is a complete sentence of the grammar. */
+bool        cllm_grammar_is_complete(const cllm_grammar *g);
+void        cllm_grammar_reset(cllm_grammar *g);
+const char *cllm_grammar_last_error(const cllm_grammar *g);
+
+/* JSON Schema (text) to GBNF (caller frees *gbnf_out with free()). On error
+ * returns CLLM_ERR_UNSUPPORTED (naming the keyword) or CLLM_ERR_FORMAT, with
+ * the message in err (if non-NULL) and cllm_last_error(). */
+cllm_status cllm_json_schema_to_grammar(const char *schema_json, char **gbnf_out,
+                                        char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
