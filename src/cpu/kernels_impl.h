@@ -11,10 +11,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* The 16 levels of IQ4_NL / IQ4_XS (same values as cllm_kvalues_iq4nl; a
- * private copy so that SIMD code can load it as a vector constant). */
-extern const int8_t cllm_cpu_kvalues_iq4nl[16];
-
 /* ---- scalar reference vec_dot (ggml's *_generic math) ---- */
 void cllm_cpu_dot_f32_ref(int64_t n, float *s, const void *w, const void *a);
 void cllm_cpu_dot_f16_ref(int64_t n, float *s, const void *w, const void *a);

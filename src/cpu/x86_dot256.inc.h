@@ -179,7 +179,7 @@ static void X86_FN(dot_q8_0)(int64_t n, float *s, const void *w, const void *a) 
 }
 
 static inline __m256i X86_FN(iq4_lookup32)(const uint8_t *qs) {
-    const __m128i kv = _mm_loadu_si128((const __m128i *)cllm_cpu_kvalues_iq4nl);
+    const __m128i kv = _mm_loadu_si128((const __m128i *)cllm_kvalues_iq4nl);
     const __m128i q = _mm_loadu_si128((const __m128i *)qs);
     const __m128i m = _mm_set1_epi8(0x0F);
     const __m128i lo = _mm_shuffle_epi8(kv, _mm_and_si128(q, m));

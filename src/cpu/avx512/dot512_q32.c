@@ -142,7 +142,7 @@ Q32_DOT(dot_q8_0_avx512, cllm_block_q8_0, 128, Q8_0_U2, Q8_0_U1)
 /* IQ4_NL: look the nibbles up in the level table shifted by +128. */
 static inline __m512i iq4_table512(void) {
     int8_t t[16];
-    for (int i = 0; i < 16; i++) t[i] = (int8_t)(cllm_cpu_kvalues_iq4nl[i] + 128);
+    for (int i = 0; i < 16; i++) t[i] = (int8_t)(cllm_kvalues_iq4nl[i] + 128);
     return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t));
 }
 #define IQ4_U2(b) _mm512_shuffle_epi8(iq4_table512(), nib2(x[b].qs, x[(b) + 1].qs))
