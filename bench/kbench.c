@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
         CLLM_TYPE_Q3_K, CLLM_TYPE_Q4_K, CLLM_TYPE_Q5_K, CLLM_TYPE_Q6_K, CLLM_TYPE_IQ4_XS,
     };
     const cllm_kernels *tables[] = {cllm_kernels_scalar(), cllm_kernels_avx2(), cllm_kernels_avx512(),
-                                    cllm_kernels_neon()};
+                                    cllm_kernels_avx512_zmm(), cllm_kernels_neon()};
     const int64_t cols = 2048, shapes[3] = {2048, 5632, 128};
     float *x = malloc(cols * sizeof(float));
     uint8_t *act = malloc(cols * 8);
@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
     printf("cllm-kbench: single thread, weight rows x %lld cols, one activation row; GB/s of weight bytes "
            "(x speed-up over scalar); %.0f ms per measurement\n", (long long)cols, ms);
     printf("%-7s %-6s", "type", "rows");
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (tables[i]) printf(" %17s", tables[i]->name);
     printf("\n");
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
             fill_weights(t, w, bytes);
             printf("%-7s %-6lld", cllm_type_name(t), (long long)rows);
             double base = 0.0;
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < 5; i++) {
                 const cllm_kernels *k = tables[i];
                 if (!k) continue;
                 k->from_float[k->type[t].act_type](x, act, cols);

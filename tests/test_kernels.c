@@ -5,9 +5,6 @@
 #include "core/fp16.h"
 #include "cpu/kernels.h"
 #include "cpu/kernels_impl.h"
-#if defined(CLLM_ARCH_X86)
-#include "cpu/avx512/avx512_impl.h"
-#endif
 #include "quant/blocks.h"
 #include "quant/quants.h"
 #include "tensor/types.h"
@@ -244,23 +241,16 @@ static void compare_table(const cllm_kernels *k) {
 int main(void) {
     test_detect_dispatch();
     test_scalar_basics();
-    const cllm_kernels *tables[] = {cllm_kernels_avx2(), cllm_kernels_avx512(), cllm_kernels_neon()};
-    const char *names[] = {"avx2", "avx512", "neon"};
+    const cllm_kernels *tables[] = {cllm_kernels_avx2(), cllm_kernels_avx512(), cllm_kernels_avx512_zmm(),
+                                    cllm_kernels_neon()};
+    const char *names[] = {"avx2", "avx512", "avx512z", "neon"};
     compare_table(cllm_kernels_scalar()); /* validates the reference itself */
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (!tables[i]) {
             printf("  %-7s not available on this CPU/build\n", names[i]);
             continue;
         }
         compare_table(tables[i]);
     }
-#if defined(CLLM_ARCH_X86)
-    if (cllm_kernels_avx512()) { /* kernels kept out of the table but maintained */
-        cllm_kernels extra = *cllm_kernels_scalar();
-        extra.name = "q4K-zmm";
-        extra.type[CLLM_TYPE_Q4_K].vec_dot = cllm_cpu_dot_q4_K_zmm;
-        compare_table(&extra);
-    }
-#endif
     return test_finish();
 }

@@ -54,11 +54,21 @@ static inline float X86_FN(hsum_ps)(__m256 v) {
 
 static inline float X86_FN(h2f)(cllm_fp16 h) { return _cvtsh_ss(h); }
 
-/* 16 packed nibble bytes -> 32 bytes: low nibbles first, then high. */
+/* d_x * d_y broadcast, for 32-blocks whose fp16 d is their first field: the
+ * 8-byte loads stay inside the blocks (>= 18 bytes) and let vcvtph2ps read
+ * memory directly. */
+static inline __m256 X86_FN(dd)(const void *xblk, const void *yblk) {
+    const __m128 a = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)xblk));
+    const __m128 b = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)yblk));
+    return _mm256_broadcastss_ps(_mm_mul_ss(a, b));
+}
+
+/* 16 packed nibble bytes -> 32 bytes: low nibbles first, then high. The
+ * broadcast load and the 64-bit variable shift keep this off the shuffle
+ * port. */
 static inline __m256i X86_FN(nibbles)(const uint8_t *p) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)p);
-    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(0x0F));
 }
 
 /* The 32 fifth bits of a Q5 block as bytes 0x10 (set) or 0x00. */
@@ -90,16 +100,16 @@ static void X86_FN(dot_q4_0)(int64_t n, float *s, const void *w, const void *a) 
         __m256i i1 = X86_FN(bus)(z, X86_FN(nibbles)(x[b + 1].qs), y1);
         i0 = _mm256_sub_epi32(i0, X86_FN(bus)(z, k8, y0));
         i1 = _mm256_sub_epi32(i1, X86_FN(bus)(z, k8, y1));
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1),
-                               _mm256_set1_ps(X86_FN(h2f)(x[b + 1].d) * X86_FN(h2f)(y[b + 1].d)), acc1);
+                               X86_FN(dd)(&x[b + 1], &y[b + 1]), acc1);
     }
     for (; b < nb; b++) {
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i z = _mm256_setzero_si256();
         __m256i i0 = X86_FN(bus)(z, X86_FN(nibbles)(x[b].qs), y0);
         i0 = _mm256_sub_epi32(i0, X86_FN(bus)(z, k8, y0));
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc0);
     }
     *s = X86_FN(hsum_ps)(_mm256_add_ps(acc0, acc1));
 }
@@ -113,7 +123,7 @@ static void X86_FN(dot_q4_1)(int64_t n, float *s, const void *w, const void *a) 
     for (int64_t b = 0; b < nb; b++) {
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i i0 = X86_FN(bus)(_mm256_setzero_si256(), X86_FN(nibbles)(x[b].qs), y0);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc);
         summs += X86_FN(h2f)(x[b].m) * X86_FN(h2f)(y[b].s);
     }
     *s = X86_FN(hsum_ps)(acc) + summs;
@@ -130,7 +140,7 @@ static void X86_FN(dot_q5_0)(int64_t n, float *s, const void *w, const void *a) 
         const __m256i u = _mm256_or_si256(X86_FN(nibbles)(x[b].qs), X86_FN(q5_high)(x[b].qh));
         const __m256i z = _mm256_setzero_si256();
         const __m256i i0 = _mm256_sub_epi32(X86_FN(bus)(z, u, y0), X86_FN(bus)(z, k16, y0));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc);
     }
     *s = X86_FN(hsum_ps)(acc);
 }
@@ -145,7 +155,7 @@ static void X86_FN(dot_q5_1)(int64_t n, float *s, const void *w, const void *a) 
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i u = _mm256_or_si256(X86_FN(nibbles)(x[b].qs), X86_FN(q5_high)(x[b].qh));
         const __m256i i0 = X86_FN(bus)(_mm256_setzero_si256(), u, y0);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc);
         summs += X86_FN(h2f)(x[b].m) * X86_FN(h2f)(y[b].s);
     }
     *s = X86_FN(hsum_ps)(acc) + summs;
@@ -165,15 +175,15 @@ static void X86_FN(dot_q8_0)(int64_t n, float *s, const void *w, const void *a) 
         const __m256i y1 = _mm256_loadu_si256((const __m256i *)y[b + 1].qs);
         const __m256i i0 = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(w0, y0), one);
         const __m256i i1 = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(w1, y1), one);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1),
-                               _mm256_set1_ps(X86_FN(h2f)(x[b + 1].d) * X86_FN(h2f)(y[b + 1].d)), acc1);
+                               X86_FN(dd)(&x[b + 1], &y[b + 1]), acc1);
     }
     for (; b < nb; b++) {
         const __m256i w0 = _mm256_loadu_si256((const __m256i *)x[b].qs);
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i i0 = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(w0, y0), one);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc0);
     }
     *s = X86_FN(hsum_ps)(_mm256_add_ps(acc0, acc1));
 }
@@ -197,7 +207,7 @@ static void X86_FN(dot_iq4_nl)(int64_t n, float *s, const void *w, const void *a
         const __m256i w0 = X86_FN(iq4_lookup32)(x[b].qs);
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i i0 = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(w0, y0), one);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc);
     }
     *s = X86_FN(hsum_ps)(acc);
 }

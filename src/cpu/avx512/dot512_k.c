@@ -115,6 +115,6 @@ static void dot_q6_K_avx512(int64_t n, float *s, const void *w, const void *a) {
 void cllm_cpu_avx512_fill_k(cllm_kernels *k) {
     /* Q4_K keeps the VNNI-256 kernel: on the Sapphire Rapids test machine it
      * measured ~18 GB/s against ~15 for cllm_cpu_dot_q4_K_zmm (port-5
-     * shuffles); the zmm one stays tested for CPUs with full 512-bit units. */
+     * shuffles); the zmm one is in the avx512z alternate table. */
     k->type[CLLM_TYPE_Q6_K].vec_dot = dot_q6_K_avx512;
 }

@@ -37,21 +37,19 @@ static inline __m512i nib2(const uint8_t *q0, const uint8_t *q1) {
     return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
 }
 
-/* Scales of a pair of blocks: [dx0*dy0 x8 | dx1*dy1 x8]. The two fp16 d's of
- * each operand are gathered by masked loads (no read past the row) and one
- * vpermw into broadcast order, then converted with one vcvtph2ps each. */
+/* Scales of a pair of blocks: [dx0*dy0 x8 | dx1*dy1 x8]. Every fp16 d is
+ * the first field of its block (>= 18 bytes), so each is converted by a
+ * vcvtph2ps straight from memory (8-byte load inside the block); one
+ * unpack and one vpermps spread the two products. */
 static inline __m512 pair_scale(const void *x0, size_t xstride, const void *y0) {
-    const __m512i idx_x = _mm512_castsi256_si512(_mm256_set_m128i(
-        _mm_set1_epi16((short)(xstride / 2)), _mm_setzero_si128()));
-    const __m512i idx_y = _mm512_castsi256_si512(_mm256_set_m128i(
-        _mm_set1_epi16((short)(sizeof(cllm_block_q8_0) / 2)), _mm_setzero_si128()));
-    const __mmask32 mx = (__mmask32)(1u | (1u << (xstride / 2)));
-    const __mmask32 my = (__mmask32)(1u | (1u << (sizeof(cllm_block_q8_0) / 2)));
-    const __m512i vx = _mm512_maskz_loadu_epi16(mx, x0);
-    const __m512i vy = _mm512_maskz_loadu_epi16(my, y0);
-    const __m256i hx = _mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_x, vx));
-    const __m256i hy = _mm512_castsi512_si256(_mm512_permutexvar_epi16(idx_y, vy));
-    return _mm512_mul_ps(_mm512_cvtph_ps(hx), _mm512_cvtph_ps(hy));
+    const uint8_t *xb = x0, *yb = y0;
+    const __m128 dx0 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)xb));
+    const __m128 dx1 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(xb + xstride)));
+    const __m128 dy0 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)yb));
+    const __m128 dy1 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(yb + sizeof(cllm_block_q8_0))));
+    const __m128 s01 = _mm_unpacklo_ps(_mm_mul_ss(dx0, dy0), _mm_mul_ss(dx1, dy1));
+    const __m512i idx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(s01));
 }
 
 static inline float hsum512(__m512 v) { return _mm512_reduce_add_ps(v); }
@@ -196,11 +194,17 @@ static inline __m256i q5_1_u1(const cllm_block_q5_1 *x) {
 #define Q5_1_U1(b) q5_1_u1(&x[b])
 Q32_1_DOT(dot_q5_1_avx512, cllm_block_q5_1, Q5_0_U2, Q5_1_U1)
 
+/* Q4_0, Q5_0 and Q8_0 keep the VNNI-256 kernels in the table: on the
+ * Sapphire Rapids test machine those measured 5-30% faster than these zmm
+ * ones (512-bit shuffles all go to port 5 there); Q4_1/Q5_1/IQ4_NL zmm win. */
 void cllm_cpu_avx512_fill_q32(cllm_kernels *k) {
-    k->type[CLLM_TYPE_Q4_0].vec_dot = dot_q4_0_avx512;
     k->type[CLLM_TYPE_Q4_1].vec_dot = dot_q4_1_avx512;
-    k->type[CLLM_TYPE_Q5_0].vec_dot = dot_q5_0_avx512;
     k->type[CLLM_TYPE_Q5_1].vec_dot = dot_q5_1_avx512;
-    k->type[CLLM_TYPE_Q8_0].vec_dot = dot_q8_0_avx512;
     k->type[CLLM_TYPE_IQ4_NL].vec_dot = dot_iq4_nl_avx512;
+}
+
+void cllm_cpu_avx512_fill_q32_zmm_alt(cllm_kernels *k) {
+    k->type[CLLM_TYPE_Q4_0].vec_dot = dot_q4_0_avx512;
+    k->type[CLLM_TYPE_Q5_0].vec_dot = dot_q5_0_avx512;
+    k->type[CLLM_TYPE_Q8_0].vec_dot = dot_q8_0_avx512;
 }
