@@ -23,6 +23,19 @@ static void test_detect_dispatch(void) {
     CHECK(cllm_kernels_get() == k, "choice is stable");
     const cllm_kernels *sc = cllm_kernels_scalar();
     CHECK(sc && strcmp(sc->name, "scalar") == 0, "scalar table");
+    /* CLLM_CPU forces a table when the CPU supports it (ctest runs this test
+     * once per ISA name); otherwise the automatic choice stands. */
+    const char *want = getenv("CLLM_CPU");
+    if (want && *want) {
+        const cllm_kernels *forced = strcmp(want, "scalar") == 0    ? cllm_kernels_scalar()
+                                     : strcmp(want, "avx2") == 0    ? cllm_kernels_avx2()
+                                     : strcmp(want, "avx512") == 0  ? cllm_kernels_avx512()
+                                     : strcmp(want, "avx512z") == 0 ? cllm_kernels_avx512_zmm()
+                                     : strcmp(want, "neon") == 0    ? cllm_kernels_neon()
+                                                                    : NULL;
+        if (forced) CHECK(k == forced, "CLLM_CPU=%s chose %s", want, k->name);
+        else printf("CLLM_CPU=%s not available here: automatic choice %s\n", want, k->name);
+    }
     printf("cpu: avx2=%d fma=%d f16c=%d avx512f=%d bw=%d vl=%d vnni=%d bf16=%d avxvnni=%d "
            "neon=%d dotprod=%d cores=%d; chosen table: %s\n",
            f->avx2, f->fma, f->f16c, f->avx512f, f->avx512bw, f->avx512vl, f->avx512vnni,
