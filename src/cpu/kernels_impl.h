@@ -70,6 +70,20 @@ static inline void cllm_cpu_unpack_q3k_scales(const uint8_t q[12], int8_t sc[16]
     }
 }
 
+/* The Q3_K unpacking on 64/32-bit words (the 16 bytes of lo8 then hi8 are the
+ * scales before the -32 offset), for SIMD code that wants them in registers. */
+static inline void cllm_cpu_unpack_q3k_scales128(const uint8_t q[12], uint64_t *lo8, uint64_t *hi8) {
+    uint64_t a;
+    uint32_t h;
+    memcpy(&a, q, 8);
+    memcpy(&h, q + 8, 4);
+    const uint64_t m4 = 0x0f0f0f0f0f0f0f0fULL, m2 = 0x0303030303030303ULL;
+    const uint64_t h01 = (uint64_t)h | ((uint64_t)(h >> 2) << 32);          /* scales 0..7 */
+    const uint64_t h23 = (uint64_t)(h >> 4) | ((uint64_t)(h >> 6) << 32);   /* scales 8..15 */
+    *lo8 = (a & m4) | ((h01 & m2) << 4);
+    *hi8 = ((a >> 4) & m4) | ((h23 & m2) << 4);
+}
+
 /* Table helpers: dst becomes a copy of the scalar table named name. */
 void cllm_cpu_table_init_from_scalar(cllm_kernels *dst, const char *name);
 

@@ -214,11 +214,12 @@ static void X86_FN(dot_iq4_nl)(int64_t n, float *s, const void *w, const void *a
 
 /* ---------------------------------------------------------- K-quants */
 
-/* Two int16 scales for the two 16-element halves of a 32-element chunk, as
- * the 16 int16 lanes that vpmaddubsw's output covers (lanes 0-7: elements
- * 0-15, lanes 8-15: elements 16-31). */
-static inline __m256i X86_FN(sc2)(int lo, int hi) {
-    return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
+/* From 16 int8 scales (one per 16 elements): [sc[g] x8 | sc[g+1] x8] as
+ * int16, the lanes of a 32-element chunk's vpmaddubsw output. */
+static inline __m256i X86_FN(sc_pair)(__m128i sc8, int g) {
+    const __m128i idx = _mm_set_epi64x((long long)(0x0101010101010101ULL * (uint64_t)(g + 1)),
+                                       (long long)(0x0101010101010101ULL * (uint64_t)g));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, idx));
 }
 
 /* sum over g of bsums[g] * sc16[g] as 8 int32 lanes. */
@@ -241,10 +242,10 @@ static void X86_FN(dot_q2_K)(int64_t n, float *s, const void *w, const void *a) 
     __m256 acc = _mm256_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *sc = x[b].scales;
-        const __m128i scv = _mm_loadu_si128((const __m128i *)sc);
+        const __m128i scv = _mm_loadu_si128((const __m128i *)x[b].scales);
         const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(_mm_andnot_si128(_mm_set1_epi8(0x0F), scv), 4));
         const __m256i msum = X86_FN(bsum_dot)(y[b].bsums, mins16);
+        const __m128i sclo = _mm_and_si128(scv, _mm_set1_epi8(0x0F));
         __m256i isum = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * h));
@@ -252,7 +253,7 @@ static void X86_FN(dot_q2_K)(int64_t n, float *s, const void *w, const void *a) 
                 const int g = 8 * h + 2 * p;
                 const __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * p), m3);
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 16 * g));
-                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u, yv), X86_FN(sc2)(sc[g] & 0x0F, sc[g + 1] & 0x0F));
+                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u, yv), X86_FN(sc_pair)(sclo, g));
             }
         }
         const float dall = y[b].d * X86_FN(h2f)(x[b].d);
@@ -270,9 +271,10 @@ static void X86_FN(dot_q3_K)(int64_t n, float *s, const void *w, const void *a) 
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        int8_t sc[16];
-        cllm_cpu_unpack_q3k_scales(x[b].scales, sc);
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+        uint64_t lo8, hi8;
+        cllm_cpu_unpack_q3k_scales128(x[b].scales, &lo8, &hi8);
+        const __m128i sc8 = _mm_sub_epi8(_mm_set_epi64x((long long)hi8, (long long)lo8), _mm_set1_epi8(32));
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         /* value = u - 4 with u = 2 low bits | 4 * high bit: subtract 4 * sum(sc * bsums). */
         const __m256i off = _mm256_slli_epi32(X86_FN(bsum_dot)(y[b].bsums, sc16), 2);
         const __m256i hm = _mm256_loadu_si256((const __m256i *)x[b].hmask);
@@ -286,7 +288,7 @@ static void X86_FN(dot_q3_K)(int64_t n, float *s, const void *w, const void *a) 
                                                     _mm256_set1_epi8(4));
                 const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * p), m3), hb);
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 16 * g));
-                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u, yv), X86_FN(sc2)(sc[g], sc[g + 1]));
+                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u, yv), X86_FN(sc_pair)(sc8, g));
             }
         }
         isum = _mm256_sub_epi32(isum, off);
@@ -382,8 +384,8 @@ static void X86_FN(dot_q6_K)(int64_t n, float *s, const void *w, const void *a) 
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const int8_t *sc = x[b].scales;
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[b].scales);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         /* value = u - 32: subtract 32 * sum(sc * bsums). */
         const __m256i off = _mm256_slli_epi32(X86_FN(bsum_dot)(y[b].bsums, sc16), 5);
         __m256i isum = _mm256_setzero_si256();
@@ -403,7 +405,7 @@ static void X86_FN(dot_q6_K)(int64_t n, float *s, const void *w, const void *a) 
             for (int p = 0; p < 4; p++) {
                 const int g = 8 * h + 2 * p;
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 16 * g));
-                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u[p], yv), X86_FN(sc2)(sc[g], sc[g + 1]));
+                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u[p], yv), X86_FN(sc_pair)(sc8, g));
             }
         }
         isum = _mm256_sub_epi32(isum, off);
