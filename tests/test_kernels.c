@@ -251,6 +251,65 @@ static void compare_table(const cllm_kernels *k) {
     free(a2);
 }
 
+/* Tiles: cllm_cpu_vec_dot_tile (the slot's tile kernel or the vec_dot loop)
+ * against vec_dot per pair, for ragged tile shapes. */
+static void compare_tiles(const cllm_kernels *k) {
+    enum { NR = 9, NC = 7 };
+    const int nrs[] = {1, 3, 4, 5, 9}, ncs[] = {1, 2, 4, 5, 7};
+    for (int ti = 0; ti < N_WTYPES; ti++) {
+        const cllm_type t = g_wtypes[ti];
+        const cllm_type at = k->type[t].act_type;
+        const int64_t n = cllm_type_get_traits(t)->blck_size == QK_K ? 512 : 96;
+        const size_t ws = cllm_type_row_size(t, n), as = cllm_type_row_size(at, n);
+        uint8_t *w = malloc(ws * NR), *a = malloc(as * NC);
+        float *x = malloc(n * sizeof(float)), *wd = malloc(n * sizeof(float)), *ad = malloc(n * sizeof(float));
+        float s[NC * 16];
+        int bad = 0, cases = 0;
+        for (int r = 0; r < NR; r++) (void)make_weights(t, w + r * ws, n);
+        for (int c = 0; c < NC; c++) {
+            for (int64_t i = 0; i < n; i++) x[i] = rnd_normal() * 2.0f;
+            k->from_float[at](x, a + c * as, n);
+        }
+        for (size_t a1 = 0; a1 < sizeof nrs / sizeof nrs[0]; a1++)
+            for (size_t a2 = 0; a2 < sizeof ncs / sizeof ncs[0]; a2++) {
+                const int nr = nrs[a1], nc = ncs[a2];
+                const int64_t lds = 16;
+                for (int i = 0; i < NC * 16; i++) s[i] = -12345.0f;
+                cllm_cpu_vec_dot_tile(k, t, n, nr, nc, s, lds, w, ws, a, as);
+                for (int c = 0; c < NC; c++)
+                    for (int r = 0; r < 16; r++) {
+                        const float got = s[c * lds + r];
+                        if (c >= nc || r >= nr) {
+                            if (got != -12345.0f) bad++; /* wrote outside the tile */
+                            continue;
+                        }
+                        float ref = 0.0f;
+                        k->type[t].vec_dot(n, &ref, w + r * ws, a + c * as);
+                        cllm_quant_dequantize_row(t, w + r * ws, wd, n);
+                        cllm_quant_dequantize_row(at, a + c * as, ad, n);
+                        double mag = 0.0;
+                        for (int64_t i = 0; i < n; i++) mag += fabs((double)wd[i] * ad[i]);
+                        cases++;
+                        if (!(fabs((double)got - ref) <= 1e-5 * mag + 1e-30)) {
+                            if (bad < 3)
+                                fprintf(stderr, "  tile %s %s %dx%d [%d,%d]: %.9g vs vec_dot %.9g\n", k->name,
+                                        cllm_type_name(t), nr, nc, r, c, got, ref);
+                            bad++;
+                        }
+                    }
+            }
+        CHECK(bad == 0, "%s tile %s: %d of %d entries wrong", k->name, cllm_type_name(t), bad, cases);
+        if (k->type[t].vec_dot_tile)
+            printf("  %-7s tile    %-6s %s (%d entries, shapes 1..9 x 1..7)\n", k->name, cllm_type_name(t),
+                   bad ? "FAIL" : "ok", cases);
+        free(w);
+        free(a);
+        free(x);
+        free(wd);
+        free(ad);
+    }
+}
+
 int main(void) {
     test_detect_dispatch();
     test_scalar_basics();
@@ -264,6 +323,8 @@ int main(void) {
             continue;
         }
         compare_table(tables[i]);
+        compare_tiles(tables[i]);
     }
+    compare_tiles(cllm_kernels_scalar());
     return test_finish();
 }
