@@ -129,6 +129,11 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < cols * NTOK; i++) xs[i] = (float)((int)(rnd() % 2001) - 1000) * 1e-3f;
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const cllm_type t = types[ti];
+        if (argc > first_type_arg) {
+            bool want = false;
+            for (int a = first_type_arg; a < argc; a++) want |= cllm_type_from_name(argv[a]) == (int)t;
+            if (!want) continue;
+        }
         for (int i = 1; i < 5; i++) {
             const cllm_kernels *k = tables[i];
             if (!k || !k->type[t].vec_dot_tile) continue;
