@@ -168,12 +168,18 @@ static void compare_table(const cllm_kernels *k) {
                 xf[200] = -9.0f;
             }
             const uint64_t sz = cllm_type_row_size(at, n);
-            memset(a1, 0xAA, sz);
-            memset(a2, 0x55, sz);
-            ref->from_float[at](xf, a1, n);
-            k->from_float[at](xf, a2, n);
+            uint8_t *o1 = malloc(sz), *o2 = malloc(sz); /* exact size: ASan sees overruns */
+            float *xe = malloc((size_t)n * sizeof(float));
+            memcpy(xe, xf, (size_t)n * sizeof(float));
+            memset(o1, 0xAA, sz);
+            memset(o2, 0x55, sz);
+            ref->from_float[at](xe, o1, n);
+            k->from_float[at](xe, o2, n);
             runs++;
-            if (memcmp(a1, a2, sz) != 0) bad++;
+            if (memcmp(o1, o2, sz) != 0) bad++;
+            free(o1);
+            free(o2);
+            free(xe);
         }
         CHECK(bad == 0, "%s from_float %s: %d of %d rows differ from scalar", k->name, cllm_type_name(at), bad, runs);
         printf("  %-7s from_float %-6s %s (%d rows bytewise)\n", k->name, cllm_type_name(at), bad ? "DIFFERS" : "identical", runs);
@@ -213,9 +219,16 @@ static void compare_table(const cllm_kernels *k) {
                         extra += fabs(cllm_fp16_to_fp32(m) * cllm_fp16_to_fp32(yb[b].s)) * 1e-3;
                     }
                 }
+                /* exact-size copies, so that ASan sees any read past a row */
+                const size_t wsz = cllm_type_row_size(t, n), asz = cllm_type_row_size(at, n);
+                uint8_t *we = malloc(wsz), *ae = malloc(asz);
+                memcpy(we, w, wsz);
+                memcpy(ae, a1, asz);
                 float s_ref = 0.0f, s_k = 0.0f;
-                ref->type[t].vec_dot(n, &s_ref, w, a1);
-                k->type[t].vec_dot(n, &s_k, w, a1);
+                ref->type[t].vec_dot(n, &s_ref, we, ae);
+                k->type[t].vec_dot(n, &s_k, we, ae);
+                free(we);
+                free(ae);
                 const double tol = 1e-5 * mag + 1e-30;
                 const double err = fabs((double)s_ref - (double)s_k);
                 const double err_ref = fabs((double)s_ref - exact);
