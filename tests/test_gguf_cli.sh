@@ -95,6 +95,14 @@ head -c 1000 "$S260" >"$TMP/trunc.gguf"
 expect_rc 1 "$CLLM" gguf validate "$TMP/trunc.gguf"
 has "$TMP/err" "n_tensors 48 needs at least 48x33 bytes but only 976 are left"
 expect_rc 1 "$CLLM" gguf info "$TMP/trunc.gguf"
+# A valid file whose tensors are not packed in file order: valid for cllm,
+# with a note that llama.cpp would refuse it.
+printf 'GGUF\3\0\0\0\2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' >"$TMP/rev.gguf"
+printf '\1\0\0\0\0\0\0\0a\1\0\0\0\10\0\0\0\0\0\0\0\0\0\0\0\40\0\0\0\0\0\0\0' >>"$TMP/rev.gguf"
+printf '\1\0\0\0\0\0\0\0b\1\0\0\0\10\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0' >>"$TMP/rev.gguf"
+head -c $((96 - $(wc -c <"$TMP/rev.gguf") + 64)) /dev/zero >>"$TMP/rev.gguf"
+expect_rc 0 "$CLLM" gguf validate "$TMP/rev.gguf"
+has "$TMP/out" "note: tensor 'a' has offset 32, llama.cpp expects 0"
 
 # tensor: an F32 tensor equals its raw bytes in the file.
 expect_rc 0 "$CLLM" gguf tensor "$S260" blk.0.ffn_down.weight -o "$TMP/fd.f32"

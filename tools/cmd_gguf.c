@@ -328,6 +328,19 @@ static int cmd_validate(int argc, char **argv) {
     }
     printf("%s: valid (GGUF v%" PRIu32 ", %" PRId64 " keys, %" PRId64 " tensors)\n", argv[0], cllm_gguf_version(g),
            cllm_gguf_n_kv(g), cllm_gguf_n_tensors(g));
+    /* Not a defect for cllm, but llama.cpp requires each tensor to start at the
+     * running padded size of the ones before it. */
+    uint64_t off = 0, a = cllm_gguf_alignment(g);
+    for (int64_t i = 0; i < cllm_gguf_n_tensors(g); i++) {
+        const cllm_tensor_info *t = cllm_gguf_tensor(g, i);
+        if (t->offset != off) {
+            printf("note: tensor '%s' has offset %" PRIu64 ", llama.cpp expects %" PRIu64
+                   " (tensors not packed in file order; llama.cpp would refuse this file)\n",
+                   t->name, t->offset, off);
+            break;
+        }
+        off += (t->nbytes + a - 1) / a * a;
+    }
     cllm_gguf_free(g);
     return 0;
 }
