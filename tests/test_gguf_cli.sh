@@ -115,7 +115,6 @@ expect_rc 0 "$CLLM" gguf tensor "$S260" output_norm.weight -o -
 [ "$(wc -c <"$TMP/out")" -eq 256 ] && ok || bad "stdout tensor size"
 
 # tensor vs golden dequantized values (bit-exact), for every golden entry.
-# Types the dequantizer cannot convert yet are reported, not hidden.
 if command -v python3 >/dev/null; then
   python3 - "$SHARED/golden/dequant/index.json" >"$TMP/golden.txt" <<'EOF'
 import json, sys
@@ -123,20 +122,15 @@ for e in json.load(open(sys.argv[1])):
     print(e["model"], e["tensor"], e["type"], e["f32"])
 EOF
   n=0
-  pending=0
   while read -r model tensor type f32; do
     n=$((n + 1))
     if "$CLLM" gguf tensor "$SHARED/$model" "$tensor" -o "$TMP/g.f32" 2>"$TMP/err"; then
       if cmp -s "$TMP/g.f32" "$SHARED/$f32"; then ok; else bad "$model $tensor ($type) differs from golden"; fi
-    elif grep -q "cannot convert type" "$TMP/err" && [ -z "${CLLM_REQUIRE_ALL_DEQUANT:-}" ]; then
-      # TODO(quant): strict once src/quant's dequantizers are merged.
-      pending=$((pending + 1))
     else
       bad "$model $tensor ($type): $(cat "$TMP/err")"
     fi
   done <"$TMP/golden.txt"
   [ "$n" -ge 15 ] && ok || bad "only $n golden entries"
-  [ "$pending" -gt 0 ] && echo "note: $pending golden tensors not checked: their type has no dequantizer yet"
 fi
 
 echo "$pass passed, $fail failed"

@@ -7,7 +7,6 @@
  * Exit status: 0 ok, 1 failure (bad file, I/O), 2 usage error. */
 #include "commands.h"
 #include "cllm.h"
-#include "core/fp16.h"
 #include "gguf/gguf_internal.h"
 #include "quant/quants.h"
 #include "tensor/types.h"
@@ -277,23 +276,6 @@ static int info_json(const char *path, const cllm_gguf *g, bool full) {
     return rc;
 }
 
-/* Row conversion. TODO(quant): until src/quant's dequantizers are merged,
- * only the plain float types convert here; then this calls
- * cllm_quant_dequantize_row for every type. */
-static bool dequant_row(cllm_type t, const void *src, float *dst, int64_t n) {
-    const unsigned char *p = src;
-    switch (t) {
-    case CLLM_TYPE_F32: memcpy(dst, p, (size_t)n * 4); return true;
-    case CLLM_TYPE_F16:
-        for (int64_t i = 0; i < n; i++) { cllm_fp16 h; memcpy(&h, p + 2 * i, 2); dst[i] = cllm_fp16_to_fp32(h); }
-        return true;
-    case CLLM_TYPE_BF16:
-        for (int64_t i = 0; i < n; i++) { cllm_bf16 h; memcpy(&h, p + 2 * i, 2); dst[i] = cllm_bf16_to_fp32(h); }
-        return true;
-    default: return false;
-    }
-}
-
 /* ------------------------------------------------------------ subcommands */
 static int cmd_info(int argc, char **argv) {
     const char *path = NULL;
@@ -381,7 +363,7 @@ static int cmd_tensor(int argc, char **argv) {
     }
     for (uint64_t r = 0; rc == 0 && r < nrows; r++) {
         const uint8_t *src = (const uint8_t *)t->data + r * row_bytes;
-        if (!dequant_row(t->type, src, row, t->ne[0])) {
+        if (!cllm_quant_dequantize_row(t->type, src, row, t->ne[0])) {
             fprintf(stderr, "cllm gguf tensor: cannot convert type %s to float\n", cllm_type_name(t->type));
             rc = 1;
         } else if (fwrite(row, sizeof *row, (size_t)t->ne[0], f) != (size_t)t->ne[0]) {
