@@ -149,6 +149,20 @@ static int info_text(const char *path, const cllm_gguf *g, bool full) {
            tot_b);
     if (tot_el) printf(", %.2f bits per weight", (double)tot_b * 8.0 / (double)tot_el);
     putchar('\n');
+    /* Per type: tensor count and share of the parameters. */
+    if (nt) {
+        printf("types:");
+        for (int ty = 0; ty < CLLM_TYPE_COUNT; ty++) {
+            int64_t cnt = 0;
+            uint64_t el = 0;
+            for (int64_t i = 0; i < nt; i++) {
+                const cllm_tensor_info *t = cllm_gguf_tensor(g, i);
+                if ((int)t->type == ty) { cnt++; el += n_elements(t); }
+            }
+            if (cnt) printf(" %s %" PRId64 " (%.1f%%)", cllm_type_name((cllm_type)ty), cnt, 100.0 * (double)el / (double)tot_el);
+        }
+        putchar('\n');
+    }
     return 0;
 }
 
