@@ -87,6 +87,27 @@ int main(void) {
     CHECK(st == CLLM_OK, "requantize allowed: %s", cllm_last_error());
     st = cllm_quant_file("/nonexistent/x.gguf", out, &p, NULL);
     CHECK(st != CLLM_OK, "missing input fails");
+    /* rows that K-quant blocks do not divide: stories260K has 64- and
+     * 172-long rows; Q4_K falls back to Q5_0, then to F16 (llama.cpp's rules) */
+    cllm_quant_file_params pk = {.type = CLLM_TYPE_Q4_K, .ftype = -1, .n_threads = 2};
+    st = cllm_quant_file(test_shared_path("models/real/stories260K.gguf"), out, &pk, NULL);
+    CHECK(st == CLLM_OK, "stories260K q4_K: %s", cllm_last_error());
+    cllm_gguf *g = NULL;
+    if (st == CLLM_OK && cllm_gguf_open(out, &g) == CLLM_OK) {
+        const struct { const char *name; cllm_type type; } want[] = {
+            {"blk.0.attn_q.weight", CLLM_TYPE_Q5_0}, {"blk.0.ffn_down.weight", CLLM_TYPE_F16},
+            {"blk.0.ffn_up.weight", CLLM_TYPE_Q5_0}, {"blk.0.attn_norm.weight", CLLM_TYPE_F32},
+            {"token_embd.weight", CLLM_TYPE_Q5_0}};
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+            int64_t ti = cllm_gguf_find_tensor(g, want[k].name);
+            CHECK(ti >= 0 && cllm_gguf_tensor(g, ti)->type == want[k].type, "stories260K %s: type %d", want[k].name,
+                  ti >= 0 ? (int)cllm_gguf_tensor(g, ti)->type : -1);
+        }
+        uint64_t ft = 0;
+        CHECK(cllm_gguf_get_u64(g, "general.file_type", &ft) == CLLM_OK && ft == 14, "Q4_K_S file type %llu",
+              (unsigned long long)ft);
+    }
+    cllm_gguf_free(g);
     p.type = CLLM_TYPE_Q8_K;
     CHECK(cllm_quant_file(in, out, &p, NULL) == CLLM_ERR_INVALID_ARG, "q8_K is not a file type");
     unlink(out);

@@ -209,7 +209,8 @@ cllm_status cllm_quant_file(const char *in_path, const char *out_path, const cll
         cllm_type want = p->type;
         if (t->ne[0] % cllm_type_get_traits(want)->blck_size != 0) {
             want = fallback_type(want);
-            if (t->ne[0] % cllm_type_get_traits(want)->blck_size != 0) continue; /* keep as is */
+            /* llama.cpp's last resort for rows no block type divides: F16 */
+            if (t->ne[0] % cllm_type_get_traits(want)->blck_size != 0) want = CLLM_TYPE_F16;
             CLLM_LOGW("quantize: %s: row length %lld is not a multiple of %lld, using %s", t->name,
                       (long long)t->ne[0], (long long)ttr->blck_size, cllm_type_name(want));
         }
