@@ -173,7 +173,7 @@ typedef struct jtoken {
 /* Error kinds, named after the Python exception the same failure raises. */
 typedef enum jerr_kind {
     JE_NONE = 0, JE_SYNTAX, JE_TEMPLATE, JE_UNDEFINED, JE_TYPE, JE_SECURITY,
-    JE_RECURSION, JE_RUNTIME, JE_NOMEM
+    JE_RECURSION, JE_RUNTIME, JE_VALUE, JE_NOMEM
 } jerr_kind;
 
 typedef struct jparse_state {

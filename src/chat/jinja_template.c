@@ -26,6 +26,7 @@ static const char *kind_name(jerr_kind k) {
     case JE_TYPE: return "TypeError";
     case JE_SECURITY: return "SecurityError";
     case JE_RECURSION: return "RecursionError";
+    case JE_VALUE: return "ValueError";
     case JE_NOMEM: return "MemoryError";
     default: return "TemplateRuntimeError";
     }
