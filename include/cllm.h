@@ -188,6 +188,47 @@ const char *cllm_chat_template_last_error(const cllm_chat_template *t);
  * "UndefinedError", "TypeError", "SecurityError", ... ("" if none). */
 const char *cllm_chat_template_error_type(const cllm_chat_template *t);
 
+/* Tool-call syntaxes of model families, detected from the template source. */
+typedef enum cllm_chat_format {
+    CLLM_CHAT_FORMAT_CONTENT_ONLY = 0, /* no tool calls; reasoning still split off */
+    CLLM_CHAT_FORMAT_GENERIC,          /* whole-output JSON: {"tool_call(s)": ...} or {"name","arguments"} */
+    CLLM_CHAT_FORMAT_HERMES,           /* <tool_call>{json}</tool_call> (Hermes, Qwen, GLM, Qwen3-Coder XML) */
+    CLLM_CHAT_FORMAT_LLAMA3,           /* {"name":..,"parameters":..} and <|python_tag|> */
+    CLLM_CHAT_FORMAT_MISTRAL,          /* [TOOL_CALLS][...] or [TOOL_CALLS]name[ARGS]{...}; [THINK] */
+    CLLM_CHAT_FORMAT_DEEPSEEK,         /* DeepSeek R1 / V3 / V3.1 tool-call markers */
+    CLLM_CHAT_FORMAT_FUNCTIONARY_V3_1, /* <function=name>{json}</function> */
+    CLLM_CHAT_FORMAT_FUNCTIONARY_V3_2, /* >>>name\n{json} */
+    CLLM_CHAT_FORMAT_HARMONY           /* gpt-oss channels (analysis / final / commentary to=functions.x) */
+} cllm_chat_format;
+
+cllm_chat_format cllm_chat_detect_format(const char *template_source);  /* NULL: the ChatML fallback */
+const char      *cllm_chat_format_name(cllm_chat_format f);
+
+/* Incremental parser of model output into an OpenAI assistant message.
+ * Feed text as it streams; each call may return a delta object (malloc'd
+ * JSON, caller frees; NULL when there is nothing new):
+ *   {"content": "...", "reasoning_content": "...",
+ *    "tool_calls": [{"index": 0, "id": "call_..", "type": "function",
+ *                    "function": {"name": "..", "arguments": "<fragment>"}}]}
+ * The first delta of a call carries id, type and name; later ones only
+ * argument fragments. Partial markers are never emitted as content, and any
+ * chunking yields the same final message as parsing the text whole. */
+typedef struct cllm_chat_parser cllm_chat_parser;
+#define CLLM_CHAT_PARSE_TOOLS         1u  /* tools were offered: parse tool calls */
+#define CLLM_CHAT_PARSE_THINKING_OPEN 2u  /* the prompt ended inside a <think> block */
+#define CLLM_CHAT_PARSE_NO_REASONING  4u  /* keep <think> blocks in the content */
+
+/* id_seed (may be NULL) makes the generated call ids unique per request. */
+cllm_status cllm_chat_parser_init(cllm_chat_format fmt, uint32_t flags, const char *id_seed, cllm_chat_parser **out);
+void        cllm_chat_parser_free(cllm_chat_parser *p);
+cllm_status cllm_chat_parser_feed(cllm_chat_parser *p, const char *text, size_t n, char **delta_json);
+/* End of output: flushes held-back text (a final delta, or NULL). */
+cllm_status cllm_chat_parser_finish(cllm_chat_parser *p, char **delta_json);
+/* The message so far: {"role": "assistant", "content": ... (null when only
+ * tool calls), "reasoning_content": ... (when any), "tool_calls": [...]}. */
+cllm_status cllm_chat_parser_message(cllm_chat_parser *p, char **message_json);
+const char *cllm_chat_parser_last_error(const cllm_chat_parser *p);
+
 #ifdef __cplusplus
 }
 #endif

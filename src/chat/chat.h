@@ -13,4 +13,10 @@
  * caller frees. Same errors as cllm_chat_template_render. */
 cllm_status cllm_chat_template_render_json(cllm_chat_template *t, const json_t *context, char **out);
 
+/* Streaming tool-call parser, json_t variants of cllm_chat_parser_feed /
+ * _finish / _message. *delta is a new reference or NULL when nothing new. */
+cllm_status cllm_chat_parser_feed_json(cllm_chat_parser *p, const char *text, size_t n, json_t **delta);
+cllm_status cllm_chat_parser_finish_json(cllm_chat_parser *p, json_t **delta);
+json_t     *cllm_chat_parser_message_json(const cllm_chat_parser *p);   /* new reference */
+
 #endif /* CLLM_CHAT_CHAT_H */
