@@ -209,8 +209,9 @@ struct jctx {
     jframe *globals;     /* builtins + context */
     int     depth;
     int     loopctl;     /* 0, 1 = break, 2 = continue */
-    jbuf    out;         /* malloc-backed output */
+    jbuf    out;         /* the render's output */
     size_t  max_bytes;
+    bool    real_clock;  /* strftime_now: local time instead of the fixed reference date */
 };
 
 void jinja_raise(jctx *c, jerr_kind k, const char *fmt, ...)

@@ -683,6 +683,10 @@ static jv g_strftime_now(jctx *c, jv self, jargs *a) {
     /* The fixed clock of the reference environment: 2026-07-26 10:00:00, a Sunday. */
     struct tm tm;
     memset(&tm, 0, sizeof tm);
+    if (c->real_clock) {
+        time_t now = time(NULL);
+        localtime_r(&now, &tm);
+    } else {
     tm.tm_year = 2026 - 1900;
     tm.tm_mon = 6;
     tm.tm_mday = 26;
@@ -690,6 +694,7 @@ static jv g_strftime_now(jctx *c, jv self, jargs *a) {
     tm.tm_wday = 0;
     tm.tm_yday = 206;
     tm.tm_isdst = 0;
+    }
     char f[256], out[512];
     if (fmt.u.s.n >= sizeof f) jinja_raise(c, JE_RUNTIME, "strftime format too long");
     memcpy(f, fmt.u.s.p, fmt.u.s.n);
