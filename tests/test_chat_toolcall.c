@@ -164,10 +164,10 @@ static void apply_delta(acc *a, const char *js) {
 static bool same(const acc *a, json_t *m, char *why, size_t whyn) {
     json_t *c = json_object_get(m, "content");
     const char *cs = json_is_string(c) ? json_string_value(c) : "";
-    if (strcmp(a->content, cs) != 0) { snprintf(why, whyn, "content '%s' vs '%s'", a->content, cs); return false; }
+    if (strcmp(a->content, cs) != 0) { snprintf(why, whyn, "content '%.200s' vs '%.200s'", a->content, cs); return false; }
     json_t *r = json_object_get(m, "reasoning_content");
     const char *rs = r ? json_string_value(r) : "";
-    if (strcmp(a->reasoning, rs) != 0) { snprintf(why, whyn, "reasoning '%s' vs '%s'", a->reasoning, rs); return false; }
+    if (strcmp(a->reasoning, rs) != 0) { snprintf(why, whyn, "reasoning '%.200s' vs '%.200s'", a->reasoning, rs); return false; }
     json_t *calls = json_object_get(m, "tool_calls");
     if ((size_t)a->ncalls != json_array_size(calls)) { snprintf(why, whyn, "%d calls vs %zu", a->ncalls, json_array_size(calls)); return false; }
     for (int i = 0; i < a->ncalls; i++) {
@@ -176,7 +176,7 @@ static bool same(const acc *a, json_t *m, char *why, size_t whyn) {
         if (strcmp(a->name[i], json_string_value(json_object_get(fn, "name"))) ||
             strcmp(a->args[i], json_string_value(json_object_get(fn, "arguments"))) ||
             strcmp(a->id[i], json_string_value(json_object_get(tc, "id")))) {
-            snprintf(why, whyn, "call %d: %s(%s) id %s", i, a->name[i], a->args[i], a->id[i]);
+            snprintf(why, whyn, "call %d: %.100s(%.200s) id %.60s", i, a->name[i], a->args[i], a->id[i]);
             return false;
         }
     }
