@@ -673,10 +673,10 @@ static char *visit_array(conv *c, json_t *s, const char *hint) {
         }
         sb_puts(&o, "\"[\" ws ");
         for (size_t i = 0; i < k && !failed(c); i++) {
-            char seg[32];
+            char seg[48];
             snprintf(seg, sizeof seg, "prefixItems/%zu", i);
             path_push(c, seg, &saved);
-            snprintf(sub, sizeof sub, "%s-%zu", hint, i);
+            snprintf(sub, sizeof sub, "%.80s-%zu", hint, i);
             char *e = visit(c, json_array_get(prefix, i), sub);
             path_pop(c, saved);
             if (!e) break;
@@ -689,7 +689,7 @@ static char *visit_array(conv *c, json_t *s, const char *hint) {
         if (!items) more = false; /* tuples without "items": exactly the prefix */
         if (more && !failed(c)) {
             path_push(c, "items", &saved);
-            snprintf(sub, sizeof sub, "%s-item", hint);
+            snprintf(sub, sizeof sub, "%.80s-item", hint);
             char *e = visit(c, items, sub);
             path_pop(c, saved);
             if (e) {
@@ -717,7 +717,7 @@ static char *visit_array(conv *c, json_t *s, const char *hint) {
             return sb_take(&o);
         }
         path_push(c, "items", &saved);
-        snprintf(sub, sizeof sub, "%s-item", hint);
+        snprintf(sub, sizeof sub, "%.80s-item", hint);
         char *e = visit(c, items, sub);
         path_pop(c, saved);
         if (!e) return NULL;
@@ -797,7 +797,7 @@ static char *visit_object(conv *c, json_t *s, const char *hint) {
             snprintf(seg, sizeof seg, "properties/%.200s", key);
             path_push(c, seg, &saved);
             char sub[160];
-            snprintf(sub, sizeof sub, "%s-%.60s", hint, key);
+            snprintf(sub, sizeof sub, "%.80s-%.60s", hint, key);
             char *e = val ? visit(c, val, sub) : dupstr(c, prim(c, "value"));
             path_pop(c, saved);
             if (!e) break;
@@ -816,7 +816,7 @@ static char *visit_object(conv *c, json_t *s, const char *hint) {
             free(kj);
             sb_printf(&o, " ws \":\" ws %s", vr);
             char kvname[200];
-            snprintf(kvname, sizeof kvname, "%s-kv", sub);
+            snprintf(kvname, sizeof kvname, "%.150s-kv", sub);
             char *body = sb_take(&o);
             const char *kvr = body ? add_rule(c, kvname, body) : NULL;
             free(body);
@@ -830,7 +830,7 @@ static char *visit_object(conv *c, json_t *s, const char *hint) {
     char *extra = NULL;
     if (!failed(c) && addl && !json_is_false(addl)) {
         char sub[160];
-        snprintf(sub, sizeof sub, "%s-additional", hint);
+        snprintf(sub, sizeof sub, "%.80s-additional", hint);
         path_push(c, "additionalProperties", &saved);
         char *e = json_is_true(addl) ? dupstr(c, prim(c, "value")) : visit(c, addl, sub);
         path_pop(c, saved);
@@ -841,7 +841,7 @@ static char *visit_object(conv *c, json_t *s, const char *hint) {
             sb_printf(&o, "%s ws \":\" ws %s", prim(c, "string"), vr ? vr : "value");
             char *body = sb_take(&o);
             char kvname[176];
-            snprintf(kvname, sizeof kvname, "%s-kv", sub);
+            snprintf(kvname, sizeof kvname, "%.150s-kv", sub);
             const char *er = body ? add_rule(c, kvname, body) : NULL;
             free(body);
             extra = er ? dupstr(c, er) : NULL;
@@ -966,7 +966,7 @@ static char *visit_alternatives(conv *c, json_t *list, const char *kw, const cha
         char seg[48], sub[128];
         size_t saved;
         snprintf(seg, sizeof seg, "%s/%zu", kw, i);
-        snprintf(sub, sizeof sub, "%s-%zu", hint, i);
+        snprintf(sub, sizeof sub, "%.80s-%zu", hint, i);
         path_push(c, seg, &saved);
         char *e = visit(c, json_array_get(list, i), sub);
         path_pop(c, saved);
@@ -1090,7 +1090,7 @@ static char *visit(conv *c, json_t *s, const char *hint) {
                 break;
             }
             char sub[128];
-            snprintf(sub, sizeof sub, "%s-%s", hint, t);
+            snprintf(sub, sizeof sub, "%.80s-%s", hint, t);
             char *e = visit_typed(c, s, t, sub);
             if (!e) break;
             const char *rn = add_rule(c, sub, e);
