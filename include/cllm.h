@@ -238,6 +238,143 @@ void    cllm_kv_seq_cp(cllm_context *c, int32_t src, int32_t dst, int32_t p0, in
 void    cllm_kv_seq_keep(cllm_context *c, int32_t seq);
 void    cllm_kv_seq_add(cllm_context *c, int32_t seq, int32_t p0, int32_t p1, int32_t delta); /* shift positions */
 int32_t cllm_kv_seq_pos_max(const cllm_context *c, int32_t seq);    /* -1 if empty */
+/* ------------------------------------------------------------- tokenizer */
+/* A model's vocabulary and tokenizer, built from the tokenizer.ggml.* keys of
+ * a GGUF file (a vocab-only GGUF is enough). Three tokenizer types, as
+ * tokenizer.ggml.model names them: "llama" = SPM (SentencePiece-style merging
+ * by score, byte fallback), "gpt2" = BPE (byte-level merges after a regex
+ * pre-tokenizer chosen by tokenizer.ggml.pre), "bert" = WPM (WordPiece).
+ * Results match llama.cpp's tokenizer. A built vocab is read-only: every
+ * function below may be called from several threads at once. */
+typedef struct cllm_vocab cllm_vocab;
+
+typedef enum cllm_vocab_type {
+    CLLM_VOCAB_SPM = 1,
+    CLLM_VOCAB_BPE = 2,
+    CLLM_VOCAB_WPM = 3
+} cllm_vocab_type;
+
+/* Token attribute bits (cllm_vocab_token_attr); the same values as llama.cpp. */
+enum {
+    CLLM_TOKEN_ATTR_UNKNOWN      = 1 << 0,
+    CLLM_TOKEN_ATTR_UNUSED       = 1 << 1,
+    CLLM_TOKEN_ATTR_NORMAL       = 1 << 2,
+    CLLM_TOKEN_ATTR_CONTROL      = 1 << 3,
+    CLLM_TOKEN_ATTR_USER_DEFINED = 1 << 4,
+    CLLM_TOKEN_ATTR_BYTE         = 1 << 5,
+    CLLM_TOKEN_ATTR_LSTRIP       = 1 << 7,
+    CLLM_TOKEN_ATTR_RSTRIP       = 1 << 8
+};
+
+/* Build the vocab of g. Everything needed is copied: g may be freed after.
+ * Fails (CLLM_ERR_UNSUPPORTED / CLLM_ERR_FORMAT, message in cllm_last_error())
+ * on an unknown tokenizer.ggml.model or tokenizer.ggml.pre (the message names
+ * it), a missing or mistyped token list, or bad merges. */
+cllm_status cllm_vocab_load(const cllm_gguf *g, cllm_vocab **out);
+void        cllm_vocab_free(cllm_vocab *v);
+const char *cllm_vocab_last_error(const cllm_vocab *v);
+
+cllm_vocab_type cllm_vocab_get_type(const cllm_vocab *v);
+/* tokenizer.ggml.pre as stored ("" when absent; then BPE uses "default"). */
+const char *cllm_vocab_pre(const cllm_vocab *v);
+int32_t     cllm_vocab_n_tokens(const cllm_vocab *v);
+
+/* Special token ids; -1 when the vocab has none. */
+int32_t cllm_vocab_bos(const cllm_vocab *v);
+int32_t cllm_vocab_eos(const cllm_vocab *v);
+int32_t cllm_vocab_eot(const cllm_vocab *v);
+int32_t cllm_vocab_eom(const cllm_vocab *v);
+int32_t cllm_vocab_unk(const cllm_vocab *v);
+int32_t cllm_vocab_sep(const cllm_vocab *v);
+int32_t cllm_vocab_pad(const cllm_vocab *v);
+int32_t cllm_vocab_cls(const cllm_vocab *v);   /* BOS when no cls_token_id */
+int32_t cllm_vocab_mask(const cllm_vocab *v);
+int32_t cllm_vocab_nl(const cllm_vocab *v);    /* the token of "\n" */
+int32_t cllm_vocab_fim_pre(const cllm_vocab *v);
+int32_t cllm_vocab_fim_suf(const cllm_vocab *v);
+int32_t cllm_vocab_fim_mid(const cllm_vocab *v);
+/* Whether cllm_tokenize(add_special=true) adds BOS / EOS (WPM: CLS and SEP). */
+bool cllm_vocab_add_bos(const cllm_vocab *v);
+bool cllm_vocab_add_eos(const cllm_vocab *v);
+
+/* End of generation: EOS, EOT, EOM and control tokens with known end texts
+ * (<|im_end|>, <|eot_id|>, <end_of_turn>, <|endoftext|>, </s>, ...). */
+bool     cllm_vocab_is_eog(const cllm_vocab *v, int32_t id);
+bool     cllm_vocab_is_control(const cllm_vocab *v, int32_t id);
+uint32_t cllm_vocab_token_attr(const cllm_vocab *v, int32_t id);   /* 0 if out of range */
+/* The token's text as stored in the vocab (borrowed; NULL if out of range). */
+const char *cllm_vocab_token_text(const cllm_vocab *v, int32_t id, size_t *len_out);
+float       cllm_vocab_token_score(const cllm_vocab *v, int32_t id);
+/* The id of the token whose stored text is exactly text[0..len), or -1. */
+int32_t     cllm_vocab_find(const cllm_vocab *v, const char *text, size_t len);
+
+/* Tokenize text[0..len) (any bytes; invalid UTF-8 never fails). add_special:
+ * add BOS/EOS as the vocab says. parse_special: text that spells a control
+ * token (<|im_start|>, <s>, ...) becomes that token; otherwise it is plain
+ * text. User-defined tokens are always matched first. Returns the number of
+ * tokens; when it is > n_max only the first n_max were written, and the call
+ * can be repeated with a bigger buffer. Negative (-CLLM_ERR_INVALID_ARG,
+ * -CLLM_ERR_NOMEM) only on bad arguments or allocation failure. */
+int32_t cllm_tokenize(const cllm_vocab *v, const char *text, size_t len, int32_t *out, int32_t n_max,
+                      bool add_special, bool parse_special);
+
+/* The bytes of one token (not NUL-terminated): SPM U+2581 becomes a space,
+ * byte tokens become their byte, BPE byte-level characters become bytes.
+ * Control/unknown tokens give "" unless special. Returns the byte count, or
+ * -(needed) when len is too small. A piece may end inside a UTF-8 sequence. */
+int32_t cllm_token_to_piece(const cllm_vocab *v, int32_t id, char *buf, int32_t len, bool special);
+
+/* Text of a whole token sequence, not NUL-terminated. The leading space the
+ * SPM tokenizer adds is removed from the first token after any BOS;
+ * remove_special drops a leading BOS and trailing EOS the vocab adds;
+ * unparse_special renders control tokens as their text. Vocabs with
+ * clean_up_tokenization_spaces (GPT-2 style) get its three passes (" ," -> ","
+ * ...). Returns the byte count, or -(needed) when len is too small. */
+int32_t cllm_detokenize(const cllm_vocab *v, const int32_t *ids, int32_t n, char *buf, int32_t len,
+                        bool remove_special, bool unparse_special);
+
+/* Streaming detokenizer for generation: pieces come out as tokens arrive,
+ * but an incomplete UTF-8 sequence at the end is held back until the token
+ * that completes it (bytes that can never become valid UTF-8 are passed on as
+ * they are). Control tokens give nothing unless set_special(true). */
+typedef struct cllm_detok_stream cllm_detok_stream;
+/* NULL on allocation failure or v == NULL. v is borrowed: it must outlive s. */
+cllm_detok_stream *cllm_detok_stream_init(const cllm_vocab *v);
+void    cllm_detok_stream_set_special(cllm_detok_stream *s, bool render_special);
+/* Accept token id and write up to cap ready bytes to out; returns the number
+ * written (>= 0). Bytes that do not fit stay queued for the next push/flush.
+ * -CLLM_ERR_INVALID_ARG for a bad id or NULL s (nothing is queued then). */
+int32_t cllm_detok_stream_push(cllm_detok_stream *s, int32_t id, char *out, size_t cap);
+/* Write up to cap queued bytes, the held-back incomplete tail included;
+ * returns the number written (call until it returns 0). */
+int32_t cllm_detok_stream_flush(cllm_detok_stream *s, char *out, size_t cap);
+void    cllm_detok_stream_free(cllm_detok_stream *s);
+/* ------------------------------------------------------------------ chat */
+/* A parsed Jinja chat template (tokenizer.chat_template), rendered with the
+ * semantics of Hugging Face's jinja2 environment (see docs/chat.md). */
+typedef struct cllm_chat_template cllm_chat_template;
+
+/* Flags for cllm_chat_template_init_ex. */
+#define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
+
+/* Parse a template. On a syntax error *out is NULL, the status is
+ * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
+cllm_status cllm_chat_template_init(const char *source, cllm_chat_template **out);
+cllm_status cllm_chat_template_init_ex(const char *source, uint32_t flags, cllm_chat_template **out);
+void        cllm_chat_template_free(cllm_chat_template *t);
+
+/* Render with context_json, a JSON object whose keys are the template's
+ * variables (messages, tools, add_generation_prompt, bos_token, ...).
+ * *out is malloc'd (caller frees). Errors: CLLM_ERR_INVALID_ARG when the
+ * template called raise_exception (the message is exactly the template's) or
+ * the context is not a JSON object; CLLM_ERR_FORMAT for other render errors
+ * (undefined access, type errors, sandbox violations). */
+cllm_status cllm_chat_template_render(cllm_chat_template *t, const char *context_json, char **out);
+/* Message of the last failed render ("" if none; borrowed). */
+const char *cllm_chat_template_last_error(const cllm_chat_template *t);
+/* Python exception class of the last failure: "TemplateError",
+ * "UndefinedError", "TypeError", "SecurityError", ... ("" if none). */
+const char *cllm_chat_template_error_type(const cllm_chat_template *t);
 
 /* -------------------------------------------------------------- sampling */
 /* Sampler chain, GBNF grammars and JSON-schema-to-grammar. See docs/sampling.md. */
