@@ -30,6 +30,7 @@ typedef struct cllm_cpu_features {
     bool avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512vnni, avxvnni;
     bool neon, dotprod;
     int n_physical_cores;   /* best guess; >= 1 */
+    bool avx512bf16;        /* AVX512_BF16 (vdpbf16ps) */
 } cllm_cpu_features;
 
 const cllm_cpu_features *cllm_cpu_features_get(void);
