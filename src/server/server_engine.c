@@ -4,11 +4,13 @@
  * chat templates onto the library. It is the only server file that calls
  * the model/tokenizer/sampler/chat modules, so API changes stay here.
  *
- * Modules that are not linked into this build are referenced weakly and
- * reported as missing at start (or per request) instead of failing the link. */
+ * The engine entry points are referenced weakly while the engine module is
+ * not in the library, and reported as missing at start instead of failing
+ * the link. */
 #include "server/server.h"
 #include "core/core.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,23 +40,19 @@
 #pragma weak cllm_gguf_find_key
 #pragma weak cllm_gguf_get_str
 #pragma weak cllm_gguf_get_i64
-#pragma weak cllm_gguf_get_bool
-
-/* Tokenizer API (planned by the tokenizer module; weak until it lands). */
-int32_t cllm_tokenize(const struct cllm_vocab *v, const char *text, size_t len, int32_t *out,
-                      int32_t n_max, bool add_special, bool parse_special);
-int32_t cllm_token_to_piece(const struct cllm_vocab *v, int32_t id, char *buf, int32_t len,
-                            bool special);
-bool cllm_vocab_is_eog(const struct cllm_vocab *v, int32_t id);
-#pragma weak cllm_tokenize
-#pragma weak cllm_token_to_piece
-#pragma weak cllm_vocab_is_eog
+/* JSON schema -> GBNF (sampling module; not in every build yet). */
+#pragma weak cllm_json_schema_to_grammar
 
 typedef struct real {
     cllm_model *model;
     cllm_context *ctx;
-    const struct cllm_vocab *vocab;
+    const cllm_vocab *vocab;
     char bos_text[64], eos_text[64];
+    /* chat template, parsed on first use; rendering is serialized */
+    pthread_mutex_t tmpl_mu;
+    cllm_chat_template *tmpl;
+    const char *tmpl_src;
+    char *model_tmpl;          /* the model's tokenizer.chat_template (copy) */
 } real;
 
 static int32_t re_tokenize(srv_engine *e, const char *text, size_t len, bool add_special,
@@ -115,10 +113,105 @@ static void re_kv_cp(srv_engine *e, int32_t src, int32_t dst, int32_t p0, int32_
     cllm_kv_seq_cp(R->ctx, src, dst, p0, p1);
 }
 
+/* ---------------------------------------------------------- sampling */
+static const char *view_piece(void *user, int32_t id, size_t *len) {
+    static _Thread_local char buf[256];
+    int32_t n = cllm_token_to_piece((const cllm_vocab *)user, id, buf, sizeof buf, false);
+    *len = n > 0 ? (size_t)n : 0;
+    return buf;
+}
+
+static bool view_is_eog(void *user, int32_t id) { return cllm_vocab_is_eog((const cllm_vocab *)user, id); }
+
+static void *re_sampler_new(srv_engine *e, const srv_sampling *sp, char *err, size_t errlen) {
+    real *R = e->impl;
+    cllm_sampler_params p = cllm_sampler_default_params();
+    p.seed = sp->has_seed ? sp->seed : CLLM_SEED_RANDOM;
+    if (p.seed == CLLM_SEED_RANDOM && sp->has_seed) p.seed--;
+    p.temp = sp->temperature;
+    p.top_k = sp->top_k;
+    p.top_p = sp->top_p;
+    p.min_p = sp->min_p;
+    p.penalty_repeat = sp->repeat_penalty;
+    p.penalty_freq = sp->frequency_penalty;
+    p.penalty_present = sp->presence_penalty;
+    p.n_ctx = e->n_ctx;
+    cllm_logit_bias *lb = NULL;
+    if (sp->n_bias) {
+        lb = calloc((size_t)sp->n_bias, sizeof *lb);
+        if (!lb) { snprintf(err, errlen, "out of memory"); return NULL; }
+        for (int i = 0; i < sp->n_bias; i++) lb[i] = (cllm_logit_bias){sp->bias[i].tok, sp->bias[i].bias};
+        p.logit_bias = lb;
+        p.n_logit_bias = sp->n_bias;
+    }
+    p.grammar = sp->grammar;
+    cllm_vocab_view view = {e->n_vocab, view_piece, view_is_eog, (void *)R->vocab};
+    cllm_sampler *s = NULL;
+    if (cllm_sampler_init(&p, &view, &s) != CLLM_OK) {
+        snprintf(err, errlen, "%s", cllm_last_error());
+        s = NULL;
+    }
+    free(lb);
+    return s;
+}
+
+static int32_t re_sample(srv_engine *e, void *s, const float *logits) {
+    return cllm_sampler_sample(s, logits, e->n_vocab);
+}
+
+static void re_accept(srv_engine *e, void *s, int32_t tok) {
+    (void)e;
+    cllm_sampler_accept(s, tok);
+}
+
+static void re_sampler_free(srv_engine *e, void *s) {
+    (void)e;
+    cllm_sampler_free(s);
+}
+
+static char *re_schema(srv_engine *e, const char *schema, char *err, size_t errlen) {
+    (void)e;
+    char *g = NULL;
+    if (cllm_json_schema_to_grammar(schema, &g, err, errlen) != CLLM_OK) return NULL;
+    return g;
+}
+
+/* -------------------------------------------------------------- chat */
+static char *re_render(srv_engine *e, const char *src, const char *ctx_json, char *err, size_t errlen) {
+    real *R = e->impl;
+    if (!src) src = R->model_tmpl;
+    if (!src) {
+        snprintf(err, errlen, "the model has no chat template");
+        return NULL;
+    }
+    char *out = NULL;
+    pthread_mutex_lock(&R->tmpl_mu);
+    if (!R->tmpl || R->tmpl_src != src) {
+        cllm_chat_template_free(R->tmpl);
+        R->tmpl = NULL;
+        if (cllm_chat_template_init_ex(src, CLLM_CHAT_TEMPLATE_GENERATION_TAG, &R->tmpl) != CLLM_OK) {
+            snprintf(err, errlen, "the chat template does not parse: %s", cllm_last_error());
+            R->tmpl = NULL;
+            pthread_mutex_unlock(&R->tmpl_mu);
+            return NULL;
+        }
+        R->tmpl_src = src;
+    }
+    if (cllm_chat_template_render(R->tmpl, ctx_json, &out) != CLLM_OK) {
+        snprintf(err, errlen, "%s", cllm_chat_template_last_error(R->tmpl));
+        out = NULL;
+    }
+    pthread_mutex_unlock(&R->tmpl_mu);
+    return out;
+}
+
 static void re_free(srv_engine *e) {
     if (!e) return;
     real *R = e->impl;
     if (R) {
+        cllm_chat_template_free(R->tmpl);
+        free(R->model_tmpl);
+        pthread_mutex_destroy(&R->tmpl_mu);
         if (R->ctx) cllm_context_free(R->ctx);
         if (R->model) cllm_model_free(R->model);
         free(R);
@@ -144,6 +237,7 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
         return NULL;
     }
     e->impl = R;
+    pthread_mutex_init(&R->tmpl_mu, NULL);
     e->free = re_free;
     cllm_model_params mp = cllm_model_default_params();
     if (cllm_model_load(cfg->model_path, &mp, &R->model) != CLLM_OK) {
@@ -152,7 +246,7 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
         return NULL;
     }
     R->vocab = cllm_model_vocab ? cllm_model_vocab(R->model) : NULL;
-    if (!R->vocab || !cllm_tokenize || !cllm_token_to_piece || !cllm_vocab_is_eog) {
+    if (!R->vocab) {
         snprintf(err, errlen, "model '%s' has no usable tokenizer in this build", cfg->model_path);
         re_free(e);
         return NULL;
@@ -179,19 +273,18 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
     e->size_bytes = cllm_model_size_bytes(R->model);
     e->arch = cllm_model_arch(R->model);
     e->embeddings = cfg->embeddings;
-    e->bos = e->eos = -1;
-    e->add_bos = true;
+    e->bos = cllm_vocab_bos(R->vocab);
+    e->eos = cllm_vocab_eos(R->vocab);
+    e->add_bos = cllm_vocab_add_bos(R->vocab);
     e->pooling = "mean";
     const cllm_gguf *g = cllm_model_gguf ? cllm_model_gguf(R->model) : NULL;
-    if (g && cllm_gguf_get_i64 && cllm_gguf_get_bool && cllm_gguf_get_str) {
+    if (g && cllm_gguf_get_i64 && cllm_gguf_get_str) {
         int64_t v;
-        bool b;
         const char *s;
-        if (cllm_gguf_get_i64(g, "tokenizer.ggml.bos_token_id", &v) == CLLM_OK) e->bos = (int32_t)v;
-        if (cllm_gguf_get_i64(g, "tokenizer.ggml.eos_token_id", &v) == CLLM_OK) e->eos = (int32_t)v;
-        if (cllm_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &b) == CLLM_OK) e->add_bos = b;
-        if (e->bos < 0) e->add_bos = false;
-        if (cllm_gguf_get_str(g, "tokenizer.chat_template", &s, NULL) == CLLM_OK && s[0]) e->has_template = true;
+        if (cllm_gguf_get_str(g, "tokenizer.chat_template", &s, NULL) == CLLM_OK && s[0]) {
+            R->model_tmpl = strdup(s);
+            e->has_template = R->model_tmpl != NULL;
+        }
         char key[128];
         snprintf(key, sizeof key, "%s.pooling_type", e->arch ? e->arch : "llama");
         if (cllm_gguf_get_i64(g, key, &v) == CLLM_OK)
@@ -217,8 +310,11 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
     e->embedding = re_embedding;
     e->kv_rm = re_kv_rm;
     e->kv_cp = re_kv_cp;
-    /* Sampling (sampler_*, schema_to_grammar) and chat templates
-     * (render_chat) are wired here once those modules are in the library;
-     * until then they stay NULL and the routes that need them answer 501. */
+    e->sampler_new = re_sampler_new;
+    e->sampler_sample = re_sample;
+    e->sampler_accept = re_accept;
+    e->sampler_free = re_sampler_free;
+    e->schema_to_grammar = cllm_json_schema_to_grammar ? re_schema : NULL;
+    e->render_chat = re_render;
     return e;
 }
