@@ -159,9 +159,23 @@ static srv_server *start(srv_config *cfg, srv_engine *e) {
     return s;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     srv_config cfg;
+    if (argc >= 3 && !strcmp(argv[1], "--serve")) {
+        /* Development aid: serve the fake engine until killed:
+         * test_server_unit --serve PORT [API_KEY] */
+        srv_config_defaults(&cfg);
+        cfg.port = atoi(argv[2]);
+        cfg.model_path = "mock.gguf";
+        cfg.metrics = cfg.embeddings = true;
+        cfg.n_ctx = 1024;
+        if (argc >= 4) snprintf(cfg.api_key, sizeof cfg.api_key, "%s", argv[3]);
+        srv_server *s = start(&cfg, mock_engine_new(4, 1024, 64, 1000, 200));
+        printf("mock server on port %d\n", srv_port(s));
+        fflush(stdout);
+        for (;;) pause();
+    }
     srv_config_defaults(&cfg);
     cfg.port = 0;
     cfg.n_slots = 4;
