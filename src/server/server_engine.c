@@ -15,7 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Engine and GGUF entry points (declared in cllm.h). */
+/* While the engine module is not in the library, its entry points are
+ * referenced weakly (NULL when absent). Weak references do not pull archive
+ * members into the link, so this must be 0 once the engine has landed. */
+#ifndef SRV_ENGINE_WEAK
+#define SRV_ENGINE_WEAK 1
+#endif
+#if SRV_ENGINE_WEAK
+#define HAVE(fn) (&(fn) != NULL)
 #pragma weak cllm_model_default_params
 #pragma weak cllm_model_load
 #pragma weak cllm_model_free
@@ -42,6 +49,9 @@
 #pragma weak cllm_gguf_get_i64
 /* JSON schema -> GBNF (sampling module; not in every build yet). */
 #pragma weak cllm_json_schema_to_grammar
+#else
+#define HAVE(fn) 1
+#endif
 
 typedef struct real {
     cllm_model *model;
@@ -224,7 +234,7 @@ void srv_engine_free(srv_engine *e) {
 }
 
 srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
-    if (!cllm_model_load || !cllm_context_init || !cllm_decode || !cllm_kv_seq_cp) {
+    if (!HAVE(cllm_model_load) || !HAVE(cllm_context_init) || !HAVE(cllm_decode) || !HAVE(cllm_kv_seq_cp)) {
         snprintf(err, errlen, "this build has no inference engine (model loading/decoding is not linked)");
         return NULL;
     }
@@ -245,7 +255,7 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
         re_free(e);
         return NULL;
     }
-    R->vocab = cllm_model_vocab ? cllm_model_vocab(R->model) : NULL;
+    R->vocab = HAVE(cllm_model_vocab) ? cllm_model_vocab(R->model) : NULL;
     if (!R->vocab) {
         snprintf(err, errlen, "model '%s' has no usable tokenizer in this build", cfg->model_path);
         re_free(e);
@@ -277,8 +287,8 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
     e->eos = cllm_vocab_eos(R->vocab);
     e->add_bos = cllm_vocab_add_bos(R->vocab);
     e->pooling = "mean";
-    const cllm_gguf *g = cllm_model_gguf ? cllm_model_gguf(R->model) : NULL;
-    if (g && cllm_gguf_get_i64 && cllm_gguf_get_str) {
+    const cllm_gguf *g = HAVE(cllm_model_gguf) ? cllm_model_gguf(R->model) : NULL;
+    if (g && HAVE(cllm_gguf_get_i64) && HAVE(cllm_gguf_get_str)) {
         int64_t v;
         const char *s;
         if (cllm_gguf_get_str(g, "tokenizer.chat_template", &s, NULL) == CLLM_OK && s[0]) {
@@ -314,7 +324,7 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
     e->sampler_sample = re_sample;
     e->sampler_accept = re_accept;
     e->sampler_free = re_sampler_free;
-    e->schema_to_grammar = cllm_json_schema_to_grammar ? re_schema : NULL;
+    e->schema_to_grammar = HAVE(cllm_json_schema_to_grammar) ? re_schema : NULL;
     e->render_chat = re_render;
     return e;
 }
