@@ -238,6 +238,340 @@ void    cllm_kv_seq_cp(cllm_context *c, int32_t src, int32_t dst, int32_t p0, in
 void    cllm_kv_seq_keep(cllm_context *c, int32_t seq);
 void    cllm_kv_seq_add(cllm_context *c, int32_t seq, int32_t p0, int32_t p1, int32_t delta); /* shift positions */
 int32_t cllm_kv_seq_pos_max(const cllm_context *c, int32_t seq);    /* -1 if empty */
+/* ------------------------------------------------------------- tokenizer */
+/* A model's vocabulary and tokenizer, built from the tokenizer.ggml.* keys of
+ * a GGUF file (a vocab-only GGUF is enough). Three tokenizer types, as
+ * tokenizer.ggml.model names them: "llama" = SPM (SentencePiece-style merging
+ * by score, byte fallback), "gpt2" = BPE (byte-level merges after a regex
+ * pre-tokenizer chosen by tokenizer.ggml.pre), "bert" = WPM (WordPiece).
+ * Results match llama.cpp's tokenizer. A built vocab is read-only: every
+ * function below may be called from several threads at once. */
+typedef struct cllm_vocab cllm_vocab;
+
+typedef enum cllm_vocab_type {
+    CLLM_VOCAB_SPM = 1,
+    CLLM_VOCAB_BPE = 2,
+    CLLM_VOCAB_WPM = 3
+} cllm_vocab_type;
+
+/* Token attribute bits (cllm_vocab_token_attr); the same values as llama.cpp. */
+enum {
+    CLLM_TOKEN_ATTR_UNKNOWN      = 1 << 0,
+    CLLM_TOKEN_ATTR_UNUSED       = 1 << 1,
+    CLLM_TOKEN_ATTR_NORMAL       = 1 << 2,
+    CLLM_TOKEN_ATTR_CONTROL      = 1 << 3,
+    CLLM_TOKEN_ATTR_USER_DEFINED = 1 << 4,
+    CLLM_TOKEN_ATTR_BYTE         = 1 << 5,
+    CLLM_TOKEN_ATTR_LSTRIP       = 1 << 7,
+    CLLM_TOKEN_ATTR_RSTRIP       = 1 << 8
+};
+
+/* Build the vocab of g. Everything needed is copied: g may be freed after.
+ * Fails (CLLM_ERR_UNSUPPORTED / CLLM_ERR_FORMAT, message in cllm_last_error())
+ * on an unknown tokenizer.ggml.model or tokenizer.ggml.pre (the message names
+ * it), a missing or mistyped token list, or bad merges. */
+cllm_status cllm_vocab_load(const cllm_gguf *g, cllm_vocab **out);
+void        cllm_vocab_free(cllm_vocab *v);
+const char *cllm_vocab_last_error(const cllm_vocab *v);
+
+cllm_vocab_type cllm_vocab_get_type(const cllm_vocab *v);
+/* tokenizer.ggml.pre as stored ("" when absent; then BPE uses "default"). */
+const char *cllm_vocab_pre(const cllm_vocab *v);
+int32_t     cllm_vocab_n_tokens(const cllm_vocab *v);
+
+/* Special token ids; -1 when the vocab has none. */
+int32_t cllm_vocab_bos(const cllm_vocab *v);
+int32_t cllm_vocab_eos(const cllm_vocab *v);
+int32_t cllm_vocab_eot(const cllm_vocab *v);
+int32_t cllm_vocab_eom(const cllm_vocab *v);
+int32_t cllm_vocab_unk(const cllm_vocab *v);
+int32_t cllm_vocab_sep(const cllm_vocab *v);
+int32_t cllm_vocab_pad(const cllm_vocab *v);
+int32_t cllm_vocab_cls(const cllm_vocab *v);   /* BOS when no cls_token_id */
+int32_t cllm_vocab_mask(const cllm_vocab *v);
+int32_t cllm_vocab_nl(const cllm_vocab *v);    /* the token of "\n" */
+int32_t cllm_vocab_fim_pre(const cllm_vocab *v);
+int32_t cllm_vocab_fim_suf(const cllm_vocab *v);
+int32_t cllm_vocab_fim_mid(const cllm_vocab *v);
+/* Whether cllm_tokenize(add_special=true) adds BOS / EOS (WPM: CLS and SEP). */
+bool cllm_vocab_add_bos(const cllm_vocab *v);
+bool cllm_vocab_add_eos(const cllm_vocab *v);
+
+/* End of generation: EOS, EOT, EOM and control tokens with known end texts
+ * (<|im_end|>, <|eot_id|>, <end_of_turn>, <|endoftext|>, </s>, ...). */
+bool     cllm_vocab_is_eog(const cllm_vocab *v, int32_t id);
+bool     cllm_vocab_is_control(const cllm_vocab *v, int32_t id);
+uint32_t cllm_vocab_token_attr(const cllm_vocab *v, int32_t id);   /* 0 if out of range */
+/* The token's text as stored in the vocab (borrowed; NULL if out of range). */
+const char *cllm_vocab_token_text(const cllm_vocab *v, int32_t id, size_t *len_out);
+float       cllm_vocab_token_score(const cllm_vocab *v, int32_t id);
+/* The id of the token whose stored text is exactly text[0..len), or -1. */
+int32_t     cllm_vocab_find(const cllm_vocab *v, const char *text, size_t len);
+
+/* Tokenize text[0..len) (any bytes; invalid UTF-8 never fails). add_special:
+ * add BOS/EOS as the vocab says. parse_special: text that spells a control
+ * token (<|im_start|>, <s>, ...) becomes that token; otherwise it is plain
+ * text. User-defined tokens are always matched first. Returns the number of
+ * tokens; when it is > n_max only the first n_max were written, and the call
+ * can be repeated with a bigger buffer. Negative (-CLLM_ERR_INVALID_ARG,
+ * -CLLM_ERR_NOMEM) only on bad arguments or allocation failure. */
+int32_t cllm_tokenize(const cllm_vocab *v, const char *text, size_t len, int32_t *out, int32_t n_max,
+                      bool add_special, bool parse_special);
+
+/* The bytes of one token (not NUL-terminated): SPM U+2581 becomes a space,
+ * byte tokens become their byte, BPE byte-level characters become bytes.
+ * Control/unknown tokens give "" unless special. Returns the byte count, or
+ * -(needed) when len is too small. A piece may end inside a UTF-8 sequence. */
+int32_t cllm_token_to_piece(const cllm_vocab *v, int32_t id, char *buf, int32_t len, bool special);
+
+/* Text of a whole token sequence, not NUL-terminated. The leading space the
+ * SPM tokenizer adds is removed from the first token after any BOS;
+ * remove_special drops a leading BOS and trailing EOS the vocab adds;
+ * unparse_special renders control tokens as their text. Vocabs with
+ * clean_up_tokenization_spaces (GPT-2 style) get its three passes (" ," -> ","
+ * ...). Returns the byte count, or -(needed) when len is too small. */
+int32_t cllm_detokenize(const cllm_vocab *v, const int32_t *ids, int32_t n, char *buf, int32_t len,
+                        bool remove_special, bool unparse_special);
+
+/* Streaming detokenizer for generation: pieces come out as tokens arrive,
+ * but an incomplete UTF-8 sequence at the end is held back until the token
+ * that completes it (bytes that can never become valid UTF-8 are passed on as
+ * they are). Control tokens give nothing unless set_special(true). */
+typedef struct cllm_detok_stream cllm_detok_stream;
+/* NULL on allocation failure or v == NULL. v is borrowed: it must outlive s. */
+cllm_detok_stream *cllm_detok_stream_init(const cllm_vocab *v);
+void    cllm_detok_stream_set_special(cllm_detok_stream *s, bool render_special);
+/* Accept token id and write up to cap ready bytes to out; returns the number
+ * written (>= 0). Bytes that do not fit stay queued for the next push/flush.
+ * -CLLM_ERR_INVALID_ARG for a bad id or NULL s (nothing is queued then). */
+int32_t cllm_detok_stream_push(cllm_detok_stream *s, int32_t id, char *out, size_t cap);
+/* Write up to cap queued bytes, the held-back incomplete tail included;
+ * returns the number written (call until it returns 0). */
+int32_t cllm_detok_stream_flush(cllm_detok_stream *s, char *out, size_t cap);
+void    cllm_detok_stream_free(cllm_detok_stream *s);
+/* ------------------------------------------------------------------ chat */
+/* A parsed Jinja chat template (tokenizer.chat_template), rendered with the
+ * semantics of Hugging Face's jinja2 environment (see docs/chat.md). */
+typedef struct cllm_chat_template cllm_chat_template;
+
+/* Flags for cllm_chat_template_init_ex. */
+#define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
+#define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* cllm_chat: strftime_now() sees 2026-07-26 10:00:00 (reproducible) */
+
+/* Parse a template. On a syntax error *out is NULL, the status is
+ * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
+cllm_status cllm_chat_template_init(const char *source, cllm_chat_template **out);
+cllm_status cllm_chat_template_init_ex(const char *source, uint32_t flags, cllm_chat_template **out);
+void        cllm_chat_template_free(cllm_chat_template *t);
+
+/* Render with context_json, a JSON object whose keys are the template's
+ * variables (messages, tools, add_generation_prompt, bos_token, ...).
+ * *out is malloc'd (caller frees). Errors: CLLM_ERR_INVALID_ARG when the
+ * template called raise_exception (the message is exactly the template's) or
+ * the context is not a JSON object; CLLM_ERR_FORMAT for other render errors
+ * (undefined access, type errors, sandbox violations). */
+cllm_status cllm_chat_template_render(cllm_chat_template *t, const char *context_json, char **out);
+/* Message of the last failed render ("" if none; borrowed). */
+const char *cllm_chat_template_last_error(const cllm_chat_template *t);
+/* Python exception class of the last failure: "TemplateError",
+ * "UndefinedError", "TypeError", "SecurityError", ... ("" if none). */
+const char *cllm_chat_template_error_type(const cllm_chat_template *t);
+
+/* Tool-call syntaxes of model families, detected from the template source. */
+typedef enum cllm_chat_format {
+    CLLM_CHAT_FORMAT_CONTENT_ONLY = 0, /* no tool calls; reasoning still split off */
+    CLLM_CHAT_FORMAT_GENERIC,          /* whole-output JSON: {"tool_call(s)": ...} or {"name","arguments"} */
+    CLLM_CHAT_FORMAT_HERMES,           /* <tool_call>{json}</tool_call> (Hermes, Qwen, GLM, Qwen3-Coder XML) */
+    CLLM_CHAT_FORMAT_LLAMA3,           /* {"name":..,"parameters":..} and <|python_tag|> */
+    CLLM_CHAT_FORMAT_MISTRAL,          /* [TOOL_CALLS][...] or [TOOL_CALLS]name[ARGS]{...}; [THINK] */
+    CLLM_CHAT_FORMAT_DEEPSEEK,         /* DeepSeek R1 / V3 / V3.1 tool-call markers */
+    CLLM_CHAT_FORMAT_FUNCTIONARY_V3_1, /* <function=name>{json}</function> */
+    CLLM_CHAT_FORMAT_FUNCTIONARY_V3_2, /* >>>name\n{json} */
+    CLLM_CHAT_FORMAT_HARMONY           /* gpt-oss channels (analysis / final / commentary to=functions.x) */
+} cllm_chat_format;
+
+cllm_chat_format cllm_chat_detect_format(const char *template_source);  /* NULL: the ChatML fallback */
+const char      *cllm_chat_format_name(cllm_chat_format f);
+
+/* Incremental parser of model output into an OpenAI assistant message.
+ * Feed text as it streams; each call may return a delta object (malloc'd
+ * JSON, caller frees; NULL when there is nothing new):
+ *   {"content": "...", "reasoning_content": "...",
+ *    "tool_calls": [{"index": 0, "id": "call_..", "type": "function",
+ *                    "function": {"name": "..", "arguments": "<fragment>"}}]}
+ * The first delta of a call carries id, type and name; later ones only
+ * argument fragments. Partial markers are never emitted as content, and any
+ * chunking yields the same final message as parsing the text whole. */
+typedef struct cllm_chat_parser cllm_chat_parser;
+#define CLLM_CHAT_PARSE_TOOLS         1u  /* tools were offered: parse tool calls */
+#define CLLM_CHAT_PARSE_THINKING_OPEN 2u  /* the prompt ended inside a <think> block */
+#define CLLM_CHAT_PARSE_NO_REASONING  4u  /* keep <think> blocks in the content */
+
+/* id_seed (may be NULL) makes the generated call ids unique per request. */
+cllm_status cllm_chat_parser_init(cllm_chat_format fmt, uint32_t flags, const char *id_seed, cllm_chat_parser **out);
+void        cllm_chat_parser_free(cllm_chat_parser *p);
+cllm_status cllm_chat_parser_feed(cllm_chat_parser *p, const char *text, size_t n, char **delta_json);
+/* End of output: flushes held-back text (a final delta, or NULL). */
+cllm_status cllm_chat_parser_finish(cllm_chat_parser *p, char **delta_json);
+/* The message so far: {"role": "assistant", "content": ... (null when only
+ * tool calls), "reasoning_content": ... (when any), "tool_calls": [...]}. */
+cllm_status cllm_chat_parser_message(cllm_chat_parser *p, char **message_json);
+const char *cllm_chat_parser_last_error(const cllm_chat_parser *p);
+
+/* Chat formatting: OpenAI-style requests to prompt text with the model's
+ * template (an override file, a named variant such as
+ * tokenizer.chat_template.tool_use, the default, or a ChatML fallback). */
+typedef struct cllm_chat cllm_chat;
+
+typedef struct cllm_chat_config {
+    const char *template_source;          /* tokenizer.chat_template; NULL/"": none */
+    size_t n_named;                       /* named variants (tokenizer.chat_template.<name>) */
+    const char *const *named_names;       /* e.g. "tool_use" */
+    const char *const *named_sources;
+    const char *override_source;          /* replaces all of the above when set */
+    const char *bos_token, *eos_token;    /* texts of the BOS / EOS tokens (NULL: "") */
+    uint32_t template_flags;              /* extra CLLM_CHAT_TEMPLATE_* (the generation tag is always on) */
+} cllm_chat_config;
+
+/* All strings are copied. A template that does not parse fails the call
+ * (CLLM_ERR_FORMAT, message with line:column in cllm_last_error()). */
+cllm_status cllm_chat_init(const cllm_chat_config *cfg, cllm_chat **out);
+/* From a GGUF's metadata; template_file (may be NULL) overrides the model's. */
+cllm_status cllm_chat_init_gguf(const cllm_gguf *g, const char *template_file, cllm_chat **out);
+void        cllm_chat_free(cllm_chat *c);
+const char *cllm_chat_last_error(const cllm_chat *c);
+size_t      cllm_chat_n_templates(const cllm_chat *c);
+const char *cllm_chat_template_name(const cllm_chat *c, size_t i);   /* "default", "tool_use", "chatml", ... */
+
+typedef struct cllm_chat_result {
+    char *prompt;               /* the rendered text (free with cllm_chat_result_clear) */
+    bool starts_with_bos;       /* prompt begins with the BOS text: tokenize it WITHOUT adding BOS */
+    bool thinking_open;         /* prompt ends inside <think> / [THINK] */
+    cllm_chat_format format;    /* tool-call syntax of the reply */
+    uint32_t parser_flags;      /* CLLM_CHAT_PARSE_* to pass to cllm_chat_parser_init */
+    const char *template_name;  /* variant used (borrowed from the cllm_chat) */
+} cllm_chat_result;
+
+/* request_json: {"messages": [...], "tools": [...] (OpenAI shape, optional),
+ * "add_generation_prompt": bool (default true), "template": "tool_use"
+ * (optional variant name), and any other template variables
+ * (enable_thinking, reasoning_effort, ...)}. Messages: content may be a
+ * string, null, or an array of text parts (joined); tool_calls arguments may
+ * be JSON strings (parsed to objects for the template). With tools and a
+ * "tool_use" variant, that variant is used. A template's raise_exception()
+ * fails with CLLM_ERR_INVALID_ARG and its message. */
+cllm_status cllm_chat_apply(cllm_chat *c, const char *request_json, cllm_chat_result *out);
+void        cllm_chat_result_clear(cllm_chat_result *r);
+
+/* -------------------------------------------------------------- sampling */
+/* Sampler chain, GBNF grammars and JSON-schema-to-grammar. See docs/sampling.md. */
+
+/* What the grammar and DRY need from a tokenizer, without depending on it.
+ * All callbacks get `user`. Borrowed by cllm_sampler_init/cllm_grammar_init
+ * only during the call: pieces are copied/decoded then. */
+typedef struct cllm_vocab_view {
+    int32_t n_vocab;
+    /* Bytes token `id` adds to the output text (may hold partial UTF-8);
+     * *len set; NULL or *len 0 for tokens with no text (control tokens).
+     * The pointer must stay valid until the next call. */
+    const char *(*piece)(void *user, int32_t id, size_t *len);
+    /* True for end-of-generation tokens (EOS, EOT, ...). May be NULL. */
+    bool (*is_eog)(void *user, int32_t id);
+    void *user;
+} cllm_vocab_view;
+
+typedef struct cllm_logit_bias { int32_t token; float bias; } cllm_logit_bias;
+
+/* One candidate as the chain sees it: logit, and probability after softmax. */
+typedef struct cllm_token_prob { int32_t id; float logit; float p; } cllm_token_prob;
+
+#define CLLM_SEED_RANDOM UINT64_MAX   /* seed from the clock at init/reset */
+
+typedef struct cllm_sampler_params {
+    uint64_t seed;              /* CLLM_SEED_RANDOM (default) or a fixed seed */
+    int32_t  n_ctx;             /* what a *_last_n of -1 means (default 4096) */
+    int32_t  min_keep;          /* samplers keep at least this many (default 0) */
+    float    temp;              /* <= 0: greedy (default 0.8) */
+    float    dynatemp_range;    /* > 0: temp varies in [temp-range, temp+range] by entropy (0) */
+    float    dynatemp_exponent; /* (1.0) */
+    int32_t  top_k;             /* <= 0: off (40) */
+    float    top_p;             /* >= 1: off (0.95) */
+    float    min_p;             /* <= 0: off (0.05) */
+    float    typical_p;         /* >= 1: off (1.0) */
+    float    xtc_probability;   /* <= 0: off (0.0) */
+    float    xtc_threshold;     /* > 0.5: off (0.1) */
+    float    top_n_sigma;       /* <= 0: off (-1) */
+    int32_t  penalty_last_n;    /* 0: off, -1: n_ctx (64) */
+    float    penalty_repeat;    /* 1.0: off (1.0) */
+    float    penalty_freq;      /* 0: off */
+    float    penalty_present;   /* 0: off */
+    float    dry_multiplier;    /* 0: off */
+    float    dry_base;          /* (1.75) */
+    int32_t  dry_allowed_length;/* (2) */
+    int32_t  dry_penalty_last_n;/* 0: off, -1: n_ctx (-1) */
+    const char *const *dry_sequence_breakers; /* NULL: "\n" ":" "\"" "*"; borrowed during init */
+    int32_t  n_dry_sequence_breakers;
+    int      mirostat;          /* 0 off, 1 v1, 2 v2; replaces the chain after temperature */
+    float    mirostat_tau;      /* (5.0) */
+    float    mirostat_eta;      /* (0.1) */
+    const cllm_logit_bias *logit_bias; /* applied first; borrowed during init */
+    int32_t  n_logit_bias;
+    const char *grammar;        /* GBNF text or NULL; borrowed during init */
+    const char *grammar_root;   /* start rule, NULL = "root" */
+    /* Chain order, names separated by ';' (or the one-letter form "edskypmxt"):
+     * penalties(e) dry(d) top_n_sigma(s) top_k(k) typ_p(y) top_p(p) min_p(m)
+     * xtc(x) temperature(t). NULL = that default order. */
+    const char *order;
+} cllm_sampler_params;
+
+typedef struct cllm_sampler cllm_sampler;
+
+/* llama.cpp common defaults: temp 0.8, top_k 40, top_p 0.95, min_p 0.05, ... */
+cllm_sampler_params cllm_sampler_default_params(void);
+/* vocab may be NULL unless params has a grammar (or DRY breakers are wanted).
+ * On failure *out is NULL and cllm_last_error() says why (grammar errors give
+ * line and column). */
+cllm_status cllm_sampler_init(const cllm_sampler_params *p, const cllm_vocab_view *vocab,
+                              cllm_sampler **out);
+void        cllm_sampler_free(cllm_sampler *s);
+/* Apply logit bias, the chain and the grammar to logits[n_vocab] (borrowed,
+ * not modified) and draw a token. Does not accept it (call _accept).
+ * Returns -1 when nothing can be sampled (e.g. grammar dead end); see
+ * cllm_sampler_last_error. */
+int32_t     cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_vocab);
+/* Record a token (sampled or forced): penalty/DRY history and grammar state.
+ * CLLM_ERR_INVALID_ARG if the grammar rejects it (state unchanged). */
+cllm_status cllm_sampler_accept(cllm_sampler *s, int32_t token);
+/* Forget history, restart the grammar, reset mirostat, reseed. */
+void        cllm_sampler_reset(cllm_sampler *s);
+const char *cllm_sampler_last_error(const cllm_sampler *s);
+/* Candidates left after the last sample's chain, sorted by p when the chain
+ * computed probabilities (borrowed until the next call). Returns the count. */
+int32_t     cllm_sampler_last_candidates(const cllm_sampler *s, const cllm_token_prob **out);
+
+/* A parsed GBNF grammar plus its match state. */
+typedef struct cllm_grammar cllm_grammar;
+/* root NULL = "root"; vocab may be NULL (then token references <...> are
+ * errors and accept_token is unavailable). Errors: "line L, column C: ...". */
+cllm_status cllm_grammar_init(const char *gbnf, const char *root, const cllm_vocab_view *vocab,
+                              cllm_grammar **out);
+void        cllm_grammar_free(cllm_grammar *g);
+/* Advance by text bytes (a token piece; may split UTF-8 sequences).
+ * CLLM_ERR_INVALID_ARG when the grammar rejects them (state unchanged). */
+cllm_status cllm_grammar_accept_bytes(cllm_grammar *g, const char *bytes, size_t len);
+/* Advance by a token id (needs a vocab view). An EOG token is accepted only
+ * when the grammar is complete. */
+cllm_status cllm_grammar_accept_token(cllm_grammar *g, int32_t token);
+/* True when the text so far is a complete sentence of the grammar. */
+bool        cllm_grammar_is_complete(const cllm_grammar *g);
+void        cllm_grammar_reset(cllm_grammar *g);
+const char *cllm_grammar_last_error(const cllm_grammar *g);
+
+/* JSON Schema (text) to GBNF (caller frees *gbnf_out with free()). On error
+ * returns CLLM_ERR_UNSUPPORTED (naming the keyword) or CLLM_ERR_FORMAT, with
+ * the message in err (if non-NULL) and cllm_last_error(). */
+cllm_status cllm_json_schema_to_grammar(const char *schema_json, char **gbnf_out,
+                                        char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

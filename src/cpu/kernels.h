@@ -30,6 +30,7 @@ typedef struct cllm_cpu_features {
     bool avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512vnni, avxvnni;
     bool neon, dotprod;
     int n_physical_cores;   /* best guess; >= 1 */
+    bool avx512bf16;        /* AVX512_BF16 (vdpbf16ps) */
 } cllm_cpu_features;
 
 const cllm_cpu_features *cllm_cpu_features_get(void);
@@ -39,6 +40,11 @@ const cllm_kernels *cllm_kernels_scalar(void);
 const cllm_kernels *cllm_kernels_avx2(void);
 const cllm_kernels *cllm_kernels_avx512(void);
 const cllm_kernels *cllm_kernels_neon(void);
+/* Alternate AVX-512 table ("avx512z", CLLM_CPU=avx512z): zmm kernels in
+ * every slot that has one, including those where the 256-bit VNNI kernel of
+ * the main table measured faster on the Intel test machine. For tests,
+ * benchmarks and CPUs with full-width 512-bit units (Zen 4/5). */
+const cllm_kernels *cllm_kernels_avx512_zmm(void);
 
 /* The table in use: chosen on first call from CPU detection and CLLM_CPU. */
 const cllm_kernels *cllm_kernels_get(void);

@@ -1,0 +1,90 @@
+/* kernels_impl.h: internals shared by the per-ISA kernel tables: the scalar
+ * reference kernels (every SIMD table starts as a copy of the scalar table and
+ * tests compare against these), table construction helpers and small
+ * unpacking helpers for packed K-quant scales. Not a public interface. */
+#ifndef CLLM_CPU_KERNELS_IMPL_H
+#define CLLM_CPU_KERNELS_IMPL_H
+
+#include "cpu/kernels.h"
+#include "quant/blocks.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* ---- scalar reference vec_dot (ggml's *_generic math) ---- */
+void cllm_cpu_dot_f32_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_f16_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_bf16_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q4_0_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q4_1_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q5_0_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q5_1_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q8_0_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_iq4_nl_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q2_K_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q3_K_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q4_K_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q5_K_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_q6_K_ref(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_dot_iq4_xs_ref(int64_t n, float *s, const void *w, const void *a);
+
+/* ---- scalar from_float ---- */
+void cllm_cpu_from_f32_ref(const float *x, void *y, int64_t n);  /* copy */
+void cllm_cpu_from_f16_ref(const float *x, void *y, int64_t n);
+void cllm_cpu_from_bf16_ref(const float *x, void *y, int64_t n);
+
+/* Unpack the 12-byte scale field of Q4_K / Q5_K into 8 6-bit scales and 8
+ * 6-bit mins (one per 32 elements). */
+static inline void cllm_cpu_unpack_k4_scales(const uint8_t q[12], uint8_t sc[8], uint8_t mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = q[j] & 63;
+        mn[j] = q[j + 4] & 63;
+        sc[j + 4] = (uint8_t)((q[j + 8] & 0x0F) | ((q[j] >> 6) << 4));
+        mn[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
+    }
+}
+
+/* The same unpacking on 32-bit words, without a trip through memory (SIMD
+ * code loads the results from registers): *sc8 gets the 8 scales as bytes
+ * 0..7, *mn8 the 8 mins. */
+static inline void cllm_cpu_unpack_k4_scales64(const uint8_t q[12], uint64_t *sc8, uint64_t *mn8) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, q, 4);
+    memcpy(&u1, q + 4, 4);
+    memcpy(&u2, q + 8, 4);
+    const uint32_t sc_lo = u0 & 0x3f3f3f3fu;
+    const uint32_t mn_lo = u1 & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | (((u0 >> 6) & 0x03030303u) << 4);
+    const uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | (((u1 >> 6) & 0x03030303u) << 4);
+    *sc8 = (uint64_t)sc_lo | ((uint64_t)sc_hi << 32);
+    *mn8 = (uint64_t)mn_lo | ((uint64_t)mn_hi << 32);
+}
+
+/* Unpack the 12-byte scale field of Q3_K into 16 signed scales (6-bit, -32
+ * offset already applied), one per 16 elements. */
+static inline void cllm_cpu_unpack_q3k_scales(const uint8_t q[12], int8_t sc[16]) {
+    for (int j = 0; j < 16; j++) {
+        const int lo = j < 8 ? (q[j] & 0x0F) : (q[j - 8] >> 4);
+        const int hi = (q[8 + (j & 3)] >> (2 * (j >> 2))) & 3;
+        sc[j] = (int8_t)((lo | (hi << 4)) - 32);
+    }
+}
+
+/* The Q3_K unpacking on 64/32-bit words (the 16 bytes of lo8 then hi8 are the
+ * scales before the -32 offset), for SIMD code that wants them in registers. */
+static inline void cllm_cpu_unpack_q3k_scales128(const uint8_t q[12], uint64_t *lo8, uint64_t *hi8) {
+    uint64_t a;
+    uint32_t h;
+    memcpy(&a, q, 8);
+    memcpy(&h, q + 8, 4);
+    const uint64_t m4 = 0x0f0f0f0f0f0f0f0fULL, m2 = 0x0303030303030303ULL;
+    const uint64_t h01 = (uint64_t)h | ((uint64_t)(h >> 2) << 32);          /* scales 0..7 */
+    const uint64_t h23 = (uint64_t)(h >> 4) | ((uint64_t)(h >> 6) << 32);   /* scales 8..15 */
+    *lo8 = (a & m4) | ((h01 & m2) << 4);
+    *hi8 = ((a >> 4) & m4) | ((h23 & m2) << 4);
+}
+
+/* Table helpers: dst becomes a copy of the scalar table named name. */
+void cllm_cpu_table_init_from_scalar(cllm_kernels *dst, const char *name);
+
+#endif /* CLLM_CPU_KERNELS_IMPL_H */

@@ -1,0 +1,703 @@
+/* grammar_match.c: the incremental GBNF matcher and the cllm_grammar API.
+ *
+ * State: a set of parse stacks (see grammar.h) plus a pending partial UTF-8
+ * sequence (a token may end in the middle of a multi-byte character). Text is
+ * matched one code point at a time: every stack whose top terminal accepts the
+ * code point is popped, its continuation pushed, and rule references expanded
+ * ("advanced") until a terminal is on top again.
+ *
+ * Masking a whole vocabulary does not run each token separately: candidates
+ * are filtered stack by stack, grouped by how far their text has matched, so
+ * tokens sharing a prefix share the work (a token is rejected only if every
+ * stack rejects it). */
+#include "sampling/grammar.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_STACKS 20000   /* beyond this the grammar is too ambiguous to track */
+#define MAX_EXPAND 4000    /* rule references expanded in a row without input */
+
+typedef struct putf8 {
+    uint32_t value;  /* bits decoded so far */
+    int n_remain;    /* continuation bytes still expected; -1: invalid */
+} putf8;
+
+typedef struct gstacks {
+    uint32_t *data;       /* all stacks, concatenated */
+    size_t len, cap;
+    size_t *off;          /* [count] start of stack i in data */
+    uint32_t *n;          /* [count] its length */
+    uint64_t *hash;       /* [count] */
+    size_t count, ccap;
+    bool overflow;        /* too many stacks, or out of memory */
+} gstacks;
+
+struct cllm_grammar {
+    cllm_gbnf g;
+    gstacks stacks, a, b, r;
+    putf8 partial;
+    /* Vocabulary cache (n_vocab == 0 without a vocab view). */
+    int32_t n_vocab;
+    char *vbytes;
+    size_t *vb_off;     /* [n_vocab + 1] */
+    uint32_t *vcps;
+    size_t *vc_off;     /* [n_vocab + 1]: pieces decoded from an empty partial state */
+    putf8 *vpart;       /* [n_vocab] partial state after each piece */
+    uint8_t *veog;      /* [n_vocab] */
+    cllm_err err;
+};
+
+/* ------------------------------------------------------------ stack sets */
+static void gs_reset(gstacks *s) {
+    s->len = 0;
+    s->count = 0;
+    s->overflow = false;
+}
+
+static void gs_free(gstacks *s) {
+    free(s->data);
+    free(s->off);
+    free(s->n);
+    free(s->hash);
+    memset(s, 0, sizeof *s);
+}
+
+static uint64_t stack_hash(const uint32_t *stk, size_t n) {
+    uint64_t h = 1469598103934665603ull ^ n;
+    for (size_t i = 0; i < n; i++) h = (h ^ stk[i]) * 1099511628211ull;
+    return h;
+}
+
+static void gs_add(gstacks *s, const uint32_t *stk, size_t n) {
+    if (s->overflow) return;
+    uint64_t h = stack_hash(stk, n);
+    for (size_t i = 0; i < s->count; i++)
+        if (s->hash[i] == h && s->n[i] == n && (n == 0 || memcmp(s->data + s->off[i], stk, n * sizeof *stk) == 0))
+            return;
+    if (s->count >= MAX_STACKS) {
+        s->overflow = true;
+        return;
+    }
+    if (s->count == s->ccap) {
+        size_t nc = s->ccap ? s->ccap * 2 : 16;
+        size_t *no = realloc(s->off, nc * sizeof *no);
+        if (no) s->off = no;
+        uint32_t *nn = realloc(s->n, nc * sizeof *nn);
+        if (nn) s->n = nn;
+        uint64_t *nh = realloc(s->hash, nc * sizeof *nh);
+        if (nh) s->hash = nh;
+        if (!no || !nn || !nh) {
+            s->overflow = true;
+            return;
+        }
+        s->ccap = nc;
+    }
+    if (s->len + n > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 256;
+        while (nc < s->len + n) nc *= 2;
+        uint32_t *nd = realloc(s->data, nc * sizeof *nd);
+        if (!nd) {
+            s->overflow = true;
+            return;
+        }
+        s->data = nd;
+        s->cap = nc;
+    }
+    if (n) memcpy(s->data + s->len, stk, n * sizeof *stk);
+    s->off[s->count] = s->len;
+    s->n[s->count] = (uint32_t)n;
+    s->hash[s->count] = h;
+    s->count++;
+    s->len += n;
+}
+
+static void gs_swap(gstacks *x, gstacks *y) {
+    gstacks t = *x;
+    *x = *y;
+    *y = t;
+}
+
+/* ------------------------------------------------------------ elements */
+static bool is_end(const gr_elem *e) { return e->type == GR_END || e->type == GR_ALT; }
+
+static bool is_char_elem(uint32_t t) { return t == GR_CHAR || t == GR_CHAR_NOT || t == GR_CHAR_ANY; }
+
+/* Position after the character element starting at pos. */
+static uint32_t char_end(const cllm_gbnf *g, uint32_t pos) {
+    pos++;
+    while (g->elems[pos].type == GR_CHAR_ALT || g->elems[pos].type == GR_CHAR_RNG_UPPER) pos++;
+    return pos;
+}
+
+static bool match_char(const cllm_gbnf *g, uint32_t pos, uint32_t c) {
+    const gr_elem *e = &g->elems[pos];
+    if (e->type == GR_CHAR_ANY) return true;
+    bool neg = e->type == GR_CHAR_NOT, found = false;
+    do {
+        if (e[1].type == GR_CHAR_RNG_UPPER) {
+            if (e->value <= c && c <= e[1].value) found = true;
+            e += 2;
+        } else {
+            if (e->value == c) found = true;
+            e += 1;
+        }
+    } while (e->type == GR_CHAR_ALT);
+    return found != neg;
+}
+
+/* Could a character of this element start with the pending partial bytes? */
+static bool match_partial(const cllm_gbnf *g, uint32_t pos, putf8 p) {
+    const gr_elem *e = &g->elems[pos];
+    if (p.n_remain <= 0) return p.n_remain == 0;
+    uint32_t lo = p.value << (6 * p.n_remain);
+    uint32_t hi = lo | ((1u << (6 * p.n_remain)) - 1);
+    /* Overlong 2-byte lead (0xC0/0xC1) cannot become any character. */
+    if (p.n_remain == 1 && p.value < 2) return false;
+    if (e->type == GR_CHAR_ANY) return true;
+    bool neg = e->type == GR_CHAR_NOT;
+    do {
+        uint32_t a = e->value, b = a;
+        if (e[1].type == GR_CHAR_RNG_UPPER) {
+            b = e[1].value;
+            e += 2;
+        } else {
+            e += 1;
+        }
+        if (!neg && a <= hi && b >= lo) return true;
+        if (neg && a <= lo && b >= hi) return false;
+    } while (e->type == GR_CHAR_ALT);
+    return neg;
+}
+
+/* Expand rule references on top of stk until terminals are on top; add the
+ * results to out. stk must not point into out. */
+static void advance_d(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_t n, int depth) {
+    if (out->overflow) return;
+    if (depth > MAX_EXPAND) {
+        out->overflow = true;
+        return;
+    }
+    if (n == 0) {
+        gs_add(out, stk, 0);
+        return;
+    }
+    uint32_t top = stk[n - 1];
+    const gr_elem *e = &g->elems[top];
+    if (e->type != GR_RULE_REF) {
+        gs_add(out, stk, n);
+        return;
+    }
+    uint32_t local[32];
+    uint32_t *buf = n + 1 <= 32 ? local : malloc((n + 1) * sizeof *buf);
+    if (!buf) {
+        out->overflow = true;
+        return;
+    }
+    size_t bn = n - 1;
+    if (bn) memcpy(buf, stk, bn * sizeof *buf);
+    if (!is_end(&g->elems[top + 1])) buf[bn++] = top + 1;
+    uint32_t a = g->rule_start[e->value];
+    for (;;) {
+        if (is_end(&g->elems[a])) {
+            advance_d(g, out, buf, bn, depth + 1);
+        } else {
+            buf[bn] = a;
+            advance_d(g, out, buf, bn + 1, depth + 1);
+        }
+        while (!is_end(&g->elems[a])) a++;
+        if (g->elems[a].type == GR_END) break;
+        a++;
+    }
+    if (buf != local) free(buf);
+}
+
+static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_t n) {
+    advance_d(g, out, stk, n, 0);
+}
+
+/* Pop the terminal at the top of stack i of in and advance into out. */
+static void pop_advance(const cllm_gbnf *g, const gstacks *in, size_t i, uint32_t after, gstacks *out) {
+    const uint32_t *stk = in->data + in->off[i];
+    size_t n = in->n[i];
+    uint32_t local[64] = {0};
+    uint32_t *buf = n <= 64 ? local : malloc(n * sizeof *buf);
+    if (!buf) {
+        out->overflow = true;
+        return;
+    }
+    size_t bn = n - 1;
+    if (bn) memcpy(buf, stk, bn * sizeof *buf);
+    if (!is_end(&g->elems[after])) buf[bn++] = after;
+    advance(g, out, buf, bn);
+    if (buf != local) free(buf);
+}
+
+/* ------------------------------------------------------------ UTF-8 */
+/* Decode bytes continuing from state p; appends code points to cps (room for
+ * len + 1 needed). Returns the new state (n_remain -1 on invalid input). */
+static putf8 decode_utf8(const char *bytes, size_t len, putf8 p, uint32_t *cps, size_t *ncps) {
+    const unsigned char *u = (const unsigned char *)bytes;
+    size_t i = 0, k = 0;
+    uint32_t v = p.value;
+    int rem = p.n_remain;
+    if (rem < 0) {
+        *ncps = 0;
+        return p;
+    }
+    while (i < len) {
+        unsigned char c = u[i++];
+        if (rem > 0) {
+            if ((c & 0xc0) != 0x80) goto invalid;
+            v = (v << 6) | (c & 0x3f);
+            rem--;
+        } else if (c < 0x80) {
+            v = c;
+        } else if ((c & 0xe0) == 0xc0) {
+            v = c & 0x1f;
+            rem = 1;
+        } else if ((c & 0xf0) == 0xe0) {
+            v = c & 0x0f;
+            rem = 2;
+        } else if ((c & 0xf8) == 0xf0) {
+            v = c & 0x07;
+            rem = 3;
+        } else {
+            goto invalid;
+        }
+        if (rem == 0) cps[k++] = v;
+    }
+    *ncps = k;
+    return (putf8){rem ? v : 0, rem};
+invalid:
+    *ncps = k;
+    return (putf8){0, -1};
+}
+
+/* ------------------------------------------------------------ accepting */
+/* Match code points against the char-topped stacks of in. The result is in
+ * *res (one of g->a / g->b); false if no stack survives. */
+static bool accept_cps(cllm_grammar *G, const gstacks *in, const uint32_t *cps, size_t ncps,
+                       gstacks **res) {
+    const cllm_gbnf *g = &G->g;
+    const gstacks *cur = in;
+    gstacks *bufs[2] = {&G->a, &G->b};
+    if (ncps == 0) {
+        gs_reset(&G->a);
+        for (size_t i = 0; i < in->count; i++) gs_add(&G->a, in->data + in->off[i], in->n[i]);
+        *res = &G->a;
+        return !G->a.overflow;
+    }
+    for (size_t k = 0; k < ncps; k++) {
+        gstacks *nx = bufs[k & 1];
+        gs_reset(nx);
+        for (size_t i = 0; i < cur->count; i++) {
+            if (cur->n[i] == 0) continue;
+            uint32_t top = cur->data[cur->off[i] + cur->n[i] - 1];
+            if (!is_char_elem(g->elems[top].type) || !match_char(g, top, cps[k])) continue;
+            pop_advance(g, cur, i, char_end(g, top), nx);
+        }
+        if (nx->overflow) {
+            cllm_err_set(&G->err, CLLM_ERR_UNSUPPORTED,
+                         "grammar: more than %d parse stacks (grammar too ambiguous)", MAX_STACKS);
+            return false;
+        }
+        if (nx->count == 0) return false;
+        cur = nx;
+    }
+    *res = (gstacks *)cur;
+    return true;
+}
+
+static bool grammar_complete(const cllm_grammar *G) {
+    if (G->partial.n_remain != 0) return false;
+    for (size_t i = 0; i < G->stacks.count; i++)
+        if (G->stacks.n[i] == 0) return true;
+    return false;
+}
+
+/* Accept text bytes (plus, when token >= 0, stacks whose top is a token
+ * element matching it). Commits on success. */
+static bool accept_impl(cllm_grammar *G, const char *bytes, size_t len, int32_t token) {
+    const cllm_gbnf *g = &G->g;
+    gs_reset(&G->r);
+    if (token >= 0 && G->partial.n_remain == 0) {
+        for (size_t i = 0; i < G->stacks.count; i++) {
+            if (G->stacks.n[i] == 0) continue;
+            uint32_t top = G->stacks.data[G->stacks.off[i] + G->stacks.n[i] - 1];
+            uint32_t t = g->elems[top].type;
+            bool ok = (t == GR_TOKEN && g->elems[top].value == (uint32_t)token) ||
+                      (t == GR_TOKEN_NOT && g->elems[top].value != (uint32_t)token);
+            if (ok) pop_advance(g, &G->stacks, i, top + 1, &G->r);
+        }
+    }
+    putf8 np = G->partial;
+    if (len > 0) {
+        uint32_t local[256];
+        uint32_t *cps = len + 1 <= 256 ? local : malloc((len + 1) * sizeof *cps);
+        if (!cps) return false;
+        size_t ncps;
+        np = decode_utf8(bytes, len, G->partial, cps, &ncps);
+        gstacks *res = NULL;
+        if (np.n_remain >= 0 && accept_cps(G, &G->stacks, cps, ncps, &res)) {
+            for (size_t i = 0; i < res->count; i++) {
+                if (np.n_remain > 0) {
+                    /* Keep only stacks that can continue the pending character. */
+                    if (res->n[i] == 0) continue;
+                    uint32_t top = res->data[res->off[i] + res->n[i] - 1];
+                    if (!is_char_elem(g->elems[top].type) || !match_partial(g, top, np)) continue;
+                }
+                gs_add(&G->r, res->data + res->off[i], res->n[i]);
+            }
+        }
+        if (cps != local) free(cps);
+    }
+    if (G->r.overflow || G->r.count == 0) return false;
+    gs_swap(&G->stacks, &G->r);
+    G->partial = np;
+    return true;
+}
+
+/* ------------------------------------------------------------ rejection */
+typedef struct gcand {
+    int32_t id;
+    uint32_t idx;       /* index in the caller's candidate array */
+    const uint32_t *cps;
+    uint32_t n;
+    putf8 part;
+} gcand;
+
+typedef struct gcvec {
+    gcand *v;
+    size_t n, cap;
+    bool oom;
+} gcvec;
+
+static void gc_push(gcvec *x, const gcand *c) {
+    if (x->n == x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 64;
+        gcand *nv = realloc(x->v, nc * sizeof *nv);
+        if (!nv) {
+            x->oom = true;
+            return;
+        }
+        x->v = nv;
+        x->cap = nc;
+    }
+    x->v[x->n++] = *c;
+}
+
+static void reject_set(const cllm_gbnf *g, const gstacks *S, const gcand *in, size_t nin,
+                       size_t depth, gcvec *rej);
+
+/* Candidates of in (all matched `depth` code points so far) that stack stk
+ * rejects, appended to rej. */
+static void reject_stack(const cllm_gbnf *g, const uint32_t *stk, size_t sn, const gcand *in,
+                         size_t nin, size_t depth, gcvec *rej) {
+    if (sn == 0) {
+        /* Complete: only candidates with nothing left are fine. */
+        for (size_t i = 0; i < nin; i++)
+            if (in[i].n > depth || in[i].part.n_remain != 0) gc_push(rej, &in[i]);
+        return;
+    }
+    uint32_t top = stk[sn - 1];
+    const gr_elem *e = &g->elems[top];
+    if (e->type == GR_TOKEN || e->type == GR_TOKEN_NOT) {
+        for (size_t i = 0; i < nin; i++) {
+            bool ok = depth == 0 && (e->type == GR_TOKEN ? (uint32_t)in[i].id == e->value
+                                                         : (uint32_t)in[i].id != e->value);
+            if (!ok) gc_push(rej, &in[i]);
+        }
+        return;
+    }
+    gcvec next = {0};
+    for (size_t i = 0; i < nin; i++) {
+        const gcand *c = &in[i];
+        if (c->n == depth) {
+            if (c->part.n_remain != 0 && !match_partial(g, top, c->part)) gc_push(rej, c);
+        } else if (match_char(g, top, c->cps[depth])) {
+            gc_push(&next, c);
+        } else {
+            gc_push(rej, c);
+        }
+    }
+    if (next.n > 0) {
+        uint32_t after = char_end(g, top);
+        uint32_t local[64] = {0};
+        uint32_t *buf = sn <= 64 ? local : malloc(sn * sizeof *buf);
+        gstacks adv = {0};
+        if (buf) {
+            size_t bn = sn - 1;
+            if (bn) memcpy(buf, stk, bn * sizeof *buf);
+            if (!is_end(&g->elems[after])) buf[bn++] = after;
+            advance(g, &adv, buf, bn);
+            if (buf != local) free(buf);
+        } else {
+            adv.overflow = true;
+        }
+        if (adv.overflow) {
+            for (size_t i = 0; i < next.n; i++) gc_push(rej, &next.v[i]);
+        } else {
+            reject_set(g, &adv, next.v, next.n, depth + 1, rej);
+        }
+        gs_free(&adv);
+    }
+    rej->oom |= next.oom;
+    free(next.v);
+}
+
+static void reject_set(const cllm_gbnf *g, const gstacks *S, const gcand *in, size_t nin,
+                       size_t depth, gcvec *rej) {
+    if (nin == 0) return;
+    if (S->count == 0) {
+        for (size_t i = 0; i < nin; i++) gc_push(rej, &in[i]);
+        return;
+    }
+    /* Rejected by stack 0, then of those, rejected by stack 1, ... */
+    gcvec cur = {0}, nxt = {0};
+    reject_stack(g, S->data + S->off[0], S->n[0], in, nin, depth, &cur);
+    for (size_t i = 1; i < S->count && cur.n > 0; i++) {
+        nxt.n = 0;
+        reject_stack(g, S->data + S->off[i], S->n[i], cur.v, cur.n, depth, &nxt);
+        gcvec t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    for (size_t i = 0; i < cur.n; i++) gc_push(rej, &cur.v[i]);
+    rej->oom |= cur.oom | nxt.oom;
+    free(cur.v);
+    free(nxt.v);
+}
+
+/* Fill cand for token id; false if the token is impossible outright. pool
+ * (room for its piece + 1) is used when a partial character is pending. */
+static bool make_cand(const cllm_grammar *G, int32_t id, uint32_t idx, uint32_t *pool, gcand *c) {
+    size_t blen = G->vb_off[id + 1] - G->vb_off[id];
+    if (blen == 0) return false; /* no text: never valid inside a grammar */
+    c->id = id;
+    c->idx = idx;
+    if (G->partial.n_remain == 0) {
+        c->cps = G->vcps + G->vc_off[id];
+        c->n = (uint32_t)(G->vc_off[id + 1] - G->vc_off[id]);
+        c->part = G->vpart[id];
+    } else {
+        size_t n;
+        c->part = decode_utf8(G->vbytes + G->vb_off[id], blen, G->partial, pool, &n);
+        c->cps = pool;
+        c->n = (uint32_t)n;
+    }
+    return c->part.n_remain >= 0;
+}
+
+bool cllm_grammar_token_ok(cllm_grammar *G, int32_t id) {
+    if (id < 0 || id >= G->n_vocab) return false;
+    if (G->veog[id]) return grammar_complete(G);
+    size_t blen = G->vb_off[id + 1] - G->vb_off[id];
+    uint32_t local[256];
+    uint32_t *pool = blen + 1 <= 256 ? local : malloc((blen + 1) * sizeof *pool);
+    if (!pool) return false;
+    gcand c;
+    bool ok = false;
+    if (make_cand(G, id, 0, pool, &c)) {
+        gcvec rej = {0};
+        reject_set(&G->g, &G->stacks, &c, 1, 0, &rej);
+        ok = rej.n == 0 && !rej.oom;
+        free(rej.v);
+    }
+    if (pool != local) free(pool);
+    return ok;
+}
+
+void cllm_grammar_apply(cllm_grammar *G, cllm_cands *cd) {
+    bool complete = grammar_complete(G);
+    gcand *list = malloc((cd->size ? cd->size : 1) * sizeof *list);
+    uint32_t *pool = NULL;
+    size_t pool_n = 0;
+    if (G->partial.n_remain != 0) {
+        /* Decoding against a pending partial character: one pool for all. */
+        for (size_t i = 0; i < cd->size; i++) {
+            int32_t id = cd->data[i].id;
+            if (id >= 0 && id < G->n_vocab) pool_n += G->vb_off[id + 1] - G->vb_off[id] + 1;
+        }
+        pool = malloc((pool_n ? pool_n : 1) * sizeof *pool);
+    }
+    if (!list || (G->partial.n_remain != 0 && !pool)) {
+        /* Cannot tell: allow nothing rather than something invalid. */
+        for (size_t i = 0; i < cd->size; i++) cd->data[i].logit = -INFINITY;
+        free(list);
+        free(pool);
+        return;
+    }
+    size_t nl = 0, used = 0;
+    for (size_t i = 0; i < cd->size; i++) {
+        cllm_token_prob *t = &cd->data[i];
+        if (t->logit == -INFINITY) continue;
+        if (t->id < 0 || t->id >= G->n_vocab) {
+            t->logit = -INFINITY;
+            continue;
+        }
+        if (G->veog[t->id]) {
+            if (!complete) t->logit = -INFINITY;
+            continue;
+        }
+        uint32_t *pp = pool ? pool + used : NULL;
+        if (!make_cand(G, t->id, (uint32_t)i, pp, &list[nl])) {
+            t->logit = -INFINITY;
+            continue;
+        }
+        if (pool) used += list[nl].n + 1;
+        nl++;
+    }
+    gcvec rej = {0};
+    reject_set(&G->g, &G->stacks, list, nl, 0, &rej);
+    if (rej.oom) {
+        for (size_t i = 0; i < cd->size; i++) cd->data[i].logit = -INFINITY;
+    } else {
+        for (size_t i = 0; i < rej.n; i++) cd->data[rej.v[i].idx].logit = -INFINITY;
+    }
+    cd->sorted = false;
+    free(rej.v);
+    free(list);
+    free(pool);
+}
+
+size_t cllm_grammar_n_stacks(const cllm_grammar *g) { return g ? g->stacks.count : 0; }
+
+/* ------------------------------------------------------------ public API */
+static void set_initial(cllm_grammar *G) {
+    const cllm_gbnf *g = &G->g;
+    gs_reset(&G->stacks);
+    G->partial = (putf8){0, 0};
+    uint32_t a = g->rule_start[g->root];
+    for (;;) {
+        if (is_end(&g->elems[a])) {
+            advance(g, &G->stacks, NULL, 0);
+        } else {
+            advance(g, &G->stacks, &a, 1);
+        }
+        while (!is_end(&g->elems[a])) a++;
+        if (g->elems[a].type == GR_END) break;
+        a++;
+    }
+}
+
+static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
+    int32_t n = v->n_vocab;
+    G->vb_off = calloc((size_t)n + 1, sizeof *G->vb_off);
+    G->vc_off = calloc((size_t)n + 1, sizeof *G->vc_off);
+    G->vpart = calloc((size_t)n, sizeof *G->vpart);
+    G->veog = calloc((size_t)n, 1);
+    if (!G->vb_off || !G->vc_off || !G->vpart || !G->veog) goto oom;
+    size_t total = 0;
+    for (int32_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const char *p = v->piece ? v->piece(v->user, i, &len) : NULL;
+        if (!p) len = 0;
+        total += len;
+    }
+    G->vbytes = malloc(total ? total : 1);
+    G->vcps = malloc((total ? total : 1) * sizeof *G->vcps);
+    if (!G->vbytes || !G->vcps) goto oom;
+    size_t bo = 0, co = 0;
+    for (int32_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const char *p = v->piece ? v->piece(v->user, i, &len) : NULL;
+        if (!p) len = 0;
+        if (bo + len > total) len = total - bo; /* piece() changed its mind */
+        if (len) memcpy(G->vbytes + bo, p, len);
+        size_t nc = 0;
+        G->vpart[i] = decode_utf8(G->vbytes + bo, len, (putf8){0, 0}, G->vcps + co, &nc);
+        bo += len;
+        co += nc;
+        G->vb_off[i + 1] = bo;
+        G->vc_off[i + 1] = co;
+        G->veog[i] = v->is_eog ? (uint8_t)v->is_eog(v->user, i) : 0;
+    }
+    G->n_vocab = n;
+    return CLLM_OK;
+oom:
+    return cllm_set_last_error(CLLM_ERR_NOMEM, "grammar: out of memory caching %d token pieces", n);
+}
+
+cllm_status cllm_grammar_init(const char *gbnf, const char *root, const cllm_vocab_view *vocab,
+                              cllm_grammar **out) {
+    if (!out) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "cllm_grammar_init: out is NULL");
+    *out = NULL;
+    if (!gbnf) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "cllm_grammar_init: grammar text is NULL");
+    if (vocab && vocab->n_vocab < 0)
+        return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "cllm_grammar_init: negative n_vocab");
+    cllm_grammar *G = calloc(1, sizeof *G);
+    if (!G) return cllm_set_last_error(CLLM_ERR_NOMEM, "grammar: out of memory");
+    cllm_status st = cllm_gbnf_parse(gbnf, root, vocab, &G->g, NULL);
+    if (st == CLLM_OK && vocab) st = cache_vocab(G, vocab);
+    if (st == CLLM_OK) {
+        set_initial(G);
+        if (G->stacks.overflow)
+            st = cllm_set_last_error(CLLM_ERR_UNSUPPORTED, "grammar: too many parse stacks at the start");
+    }
+    if (st != CLLM_OK) {
+        cllm_grammar_free(G);
+        return st;
+    }
+    *out = G;
+    return CLLM_OK;
+}
+
+void cllm_grammar_free(cllm_grammar *G) {
+    if (!G) return;
+    cllm_gbnf_free(&G->g);
+    gs_free(&G->stacks);
+    gs_free(&G->a);
+    gs_free(&G->b);
+    gs_free(&G->r);
+    free(G->vbytes);
+    free(G->vb_off);
+    free(G->vcps);
+    free(G->vc_off);
+    free(G->vpart);
+    free(G->veog);
+    free(G);
+}
+
+cllm_status cllm_grammar_accept_bytes(cllm_grammar *G, const char *bytes, size_t len) {
+    if (!G || (!bytes && len)) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "grammar: NULL argument");
+    if (len == 0) return CLLM_OK;
+    G->err.msg[0] = '\0';
+    if (!accept_impl(G, bytes, len, -1)) {
+        if (!G->err.msg[0])
+            cllm_err_set(&G->err, CLLM_ERR_INVALID_ARG, "grammar: text '%.*s' does not continue the grammar",
+                         (int)(len > 64 ? 64 : len), bytes);
+        return CLLM_ERR_INVALID_ARG;
+    }
+    return CLLM_OK;
+}
+
+cllm_status cllm_grammar_accept_token(cllm_grammar *G, int32_t token) {
+    if (!G) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "grammar: NULL argument");
+    if (token < 0 || token >= G->n_vocab)
+        return cllm_err_set(&G->err, CLLM_ERR_INVALID_ARG, "grammar: token %d is outside the vocabulary (%d)%s",
+                            token, G->n_vocab, G->n_vocab ? "" : " (no vocab view given)");
+    if (G->veog[token]) {
+        if (grammar_complete(G)) return CLLM_OK;
+        return cllm_err_set(&G->err, CLLM_ERR_INVALID_ARG,
+                            "grammar: end-of-generation token %d before the grammar is complete", token);
+    }
+    G->err.msg[0] = '\0';
+    size_t len = G->vb_off[token + 1] - G->vb_off[token];
+    if (!accept_impl(G, G->vbytes + G->vb_off[token], len, token)) {
+        if (!G->err.msg[0])
+            cllm_err_set(&G->err, CLLM_ERR_INVALID_ARG, "grammar: token %d ('%.*s') does not continue the grammar",
+                         token, (int)(len > 64 ? 64 : len), G->vbytes + G->vb_off[token]);
+        return CLLM_ERR_INVALID_ARG;
+    }
+    return CLLM_OK;
+}
+
+bool cllm_grammar_is_complete(const cllm_grammar *G) { return G && grammar_complete(G); }
+
+void cllm_grammar_reset(cllm_grammar *G) {
+    if (G) set_initial(G);
+}
+
+const char *cllm_grammar_last_error(const cllm_grammar *G) { return G ? G->err.msg : ""; }
