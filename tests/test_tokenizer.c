@@ -290,6 +290,46 @@ static void test_bpe(void) {
     cllm_vocab_free(v);
 }
 
+/* Words of text under a pre-tokenizer, joined with '|'. */
+static void check_split(const char *pre, const char *text, const char *want) {
+    static tv t;
+    memset(&t, 0, sizeof t);
+    add_bytes_bpe(&t);
+    cllm_status st;
+    cllm_vocab *v = build_bpe(&t, NULL, 0, pre, &st);
+    CHECK(st == CLLM_OK, "pre %s: %s", pre, cllm_last_error());
+    if (!v) return;
+    size_t *spans = NULL, cap = 0;
+    int64_t n = cllm_pretok_split(v->pretok, text, strlen(text), &spans, &cap);
+    char got[512];
+    size_t k = 0;
+    for (int64_t i = 0; i < n && k + 64 < sizeof got; i++) {
+        if (i) got[k++] = '|';
+        memcpy(got + k, text + spans[2 * i], spans[2 * i + 1]);
+        k += spans[2 * i + 1];
+    }
+    got[k] = 0;
+    CHECK(!strcmp(got, want), "pre %s: split '%s', want '%s'", pre, got, want);
+    free(spans);
+    cllm_vocab_free(v);
+}
+
+static void test_pretok(void) {
+    check_split("gpt-2", "Hello world's  test 123", "Hello| world|'s| | test| 123");
+    check_split("llama-bpe", "12345 abc\n\n  x", "123|45| abc|\n\n| | x");
+    check_split("qwen2", "x12345", "x|1|2|3|4|5");
+    check_split("gpt-4o", "Hello World's CamelCase 12345", "Hello| World's| Camel|Case| |123|45");
+    check_split("tekken", "Hello World's CamelCase 123", "Hello| World|'s| Camel|Case| |1|2|3");
+    check_split("deepseek-coder", "abc 123 \xe4\xbd\xa0\xe5\xa5\xbd!", "abc| |1|2|3| |\xe4\xbd\xa0\xe5\xa5\xbd|!");
+    check_split("falcon", "x 12345 a+=b", "x| |123|45| a|+=|b");
+    check_split("starcoder", "ab 12", "ab| |1|2");
+    check_split("default", "a, b 1234", "a|,| b| |123|4");
+    /* deepseek-llm: "\\s+$" sees the end of its piece as the end of text. */
+    check_split("deepseek-llm", "hi  \nyo", "hi|  |\n|yo");
+    /* A whitespace run before a word leaves its last space to the word. */
+    check_split("qwen2", "a   b", "a|  | b");
+}
+
 static void test_wpm(void) {
     static tv t;
     memset(&t, 0, sizeof t);
@@ -411,6 +451,7 @@ static void test_errors(void) {
 int main(void) {
     test_spm();
     test_bpe();
+    test_pretok();
     test_wpm();
     test_stream();
     test_errors();
