@@ -424,6 +424,106 @@ static void test_stream(void) {
     cllm_vocab_free(v);
 }
 
+/* Reference special-token partition: llama.cpp's algorithm, literally
+ * (one pass per token over a linked list of fragments, leftmost matches),
+ * on the same vocab. Writes "T<id>" / "R<text>" items joined by '|'. */
+static void ref_partition(const cllm_vocab *v, const char *text, size_t len, bool parse_special, char *out,
+                          size_t cap) {
+    typedef struct { int32_t token; size_t off, len; } frag;
+    frag f[512];
+    int n = 0;
+    if (len) f[n++] = (frag){-1, 0, len};
+    for (int32_t s = 0; s < v->n_special; s++) {
+        int32_t id = v->special[s];
+        uint32_t attr = v->attr[id];
+        if (!parse_special && (attr & (CLLM_TOKEN_ATTR_CONTROL | CLLM_TOKEN_ATTR_UNKNOWN))) continue;
+        const char *tt = v->text[id];
+        size_t tl = v->text_len[id];
+        frag g[512];
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (f[i].token >= 0) { g[m++] = f[i]; continue; }
+            size_t off = f[i].off, rem = f[i].len;
+            for (;;) {
+                size_t k = 0;
+                bool found = false;
+                for (; k + tl <= rem; k++)
+                    if (!memcmp(text + off + k, tt, tl)) { found = true; break; }
+                if (!found) break;
+                size_t left = k;
+                if (attr & CLLM_TOKEN_ATTR_LSTRIP)
+                    while (left > 0 && (text[off + left - 1] == ' ' || (text[off + left - 1] >= 9 && text[off + left - 1] <= 13))) left--;
+                if (left) g[m++] = (frag){-1, off, left};
+                g[m++] = (frag){id, 0, 0};
+                size_t roff = off + k + tl, rlen = rem - k - tl;
+                if (attr & CLLM_TOKEN_ATTR_RSTRIP)
+                    while (rlen > 0 && (text[roff] == ' ' || (text[roff] >= 9 && text[roff] <= 13))) { roff++; rlen--; }
+                off = roff;
+                rem = rlen;
+            }
+            if (rem) g[m++] = (frag){-1, off, rem};
+        }
+        memcpy(f, g, sizeof(frag) * (size_t)m);
+        n = m;
+    }
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && o + 64 < cap; i++) {
+        if (f[i].token >= 0) o += (size_t)snprintf(out + o, cap - o, "|T%d", f[i].token);
+        else o += (size_t)snprintf(out + o, cap - o, "|R%.*s", (int)f[i].len, text + f[i].off);
+    }
+}
+
+static void test_partition(void) {
+    static tv t;
+    memset(&t, 0, sizeof t);
+    add_bytes_bpe(&t);
+    const char *sp[] = {"<a>", "<a><b>", "ab", "b", "aa", "aaa", " x", "<", "a><", "\n\n", "xx"};
+    int types[] = {3, 4, 4, 4, 3, 4, 4, 4, 3, 4, 2};
+    int first = t.n;
+    for (int i = 0; i < 11; i++) add(&t, sp[i], 0, types[i]);
+    cllm_status st;
+    cllm_vocab *v = build_bpe(&t, NULL, 0, "gpt-2", &st);
+    CHECK(st == CLLM_OK, "partition vocab: %s", cllm_last_error());
+    if (!v) return;
+    const char alpha[] = "<a>b x\n";
+    uint64_t rng = 88172645463325252ull;
+    int bad = 0;
+    for (int it = 0; it < 4000; it++) {
+        /* Random strip attributes on a few tokens each round. */
+        for (int i = 0; i < 11; i++) {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            v->attr[first + i] &= ~(uint32_t)(CLLM_TOKEN_ATTR_LSTRIP | CLLM_TOKEN_ATTR_RSTRIP);
+            if ((rng & 7) == 0) v->attr[first + i] |= CLLM_TOKEN_ATTR_LSTRIP;
+            if ((rng & 56) == 0) v->attr[first + i] |= CLLM_TOKEN_ATTR_RSTRIP;
+        }
+        char text[64];
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+        size_t n = rng % 40;
+        for (size_t i = 0; i < n; i++) {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            text[i] = alpha[rng % (sizeof alpha - 1)];
+        }
+        bool ps = (it & 1) != 0;
+        char want[2048], got[2048];
+        ref_partition(v, text, n, ps, want, sizeof want);
+        cllm_fragments fr;
+        st = cllm_special_partition(v, text, n, ps, &fr);
+        size_t o = 0;
+        got[0] = 0;
+        for (int32_t i = fr.head; i >= 0 && o + 64 < sizeof got; i = fr.f[i].next) {
+            if (fr.f[i].token >= 0) o += (size_t)snprintf(got + o, sizeof got - o, "|T%d", fr.f[i].token);
+            else o += (size_t)snprintf(got + o, sizeof got - o, "|R%.*s", (int)fr.f[i].len, text + fr.f[i].off);
+        }
+        cllm_fragments_free(&fr);
+        if (st != CLLM_OK || strcmp(want, got) != 0) {
+            if (bad++ < 3) fprintf(stderr, "partition '%.*s' (ps=%d):\n  want %s\n  got  %s\n", (int)n, text, ps, want, got);
+        }
+    }
+    CHECK(bad == 0, "%d of 4000 partitions differ from the reference", bad);
+    cllm_vocab_free(v);
+}
+
 static void test_errors(void) {
     static tv t;
     memset(&t, 0, sizeof t);
@@ -452,6 +552,7 @@ int main(void) {
     test_spm();
     test_bpe();
     test_pretok();
+    test_partition();
     test_wpm();
     test_stream();
     test_errors();

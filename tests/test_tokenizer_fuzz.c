@@ -4,7 +4,8 @@
  * without ../shared), with parse_special on and off. Nothing may crash (run it
  * under -DCLLM_SANITIZE=ON), every id must be in range, the streaming
  * detokenizer must give exactly the concatenated pieces, and valid UTF-8
- * must round-trip through BPE and SPM vocabs wherever every byte has a token. Deterministic (fixed seed);
+ * must round-trip through BPE and SPM vocabs wherever every byte has a token,
+ * and SPM must give the same ids with and without its space cuts. Deterministic (fixed seed);
  * CLLM_FUZZ_ITERS overrides the iteration count per vocab, CLLM_FUZZ_SEED
  * the seed. */
 #include "cllm.h"
@@ -85,10 +86,22 @@ static bool representable(const cllm_vocab *v, const char *text, size_t n) {
     return true;
 }
 
-static void fuzz_vocab(const char *name, const cllm_vocab *v) {
+/* SPM cuts the text before spaces no token can join (spm.c); with every
+ * byte marked as gluing there are no cuts: the ids must be the same. */
+static bool spm_cut_same(cllm_vocab *v, const char *text, size_t n, const int32_t *ids, int32_t nt) {
+    static int32_t ids2[16384];
+    uint8_t saved[256];
+    memcpy(saved, v->spm_glue_before_space, 256);
+    memset(v->spm_glue_before_space, 1, 256);
+    int32_t n2 = cllm_tokenize(v, text, n, ids2, 16384, false, false);
+    memcpy(v->spm_glue_before_space, saved, 256);
+    return n2 == nt && memcmp(ids, ids2, sizeof(int32_t) * (size_t)nt) == 0;
+}
+
+static void fuzz_vocab(const char *name, cllm_vocab *v) {
     static char text[8192], dt[1 << 16], want[1 << 16], st[1 << 16], piece[4096];
     static int32_t ids[16384];
-    int bad_range = 0, bad_stream = 0, bad_rt = 0, bad_count = 0, rt_checked = 0;
+    int bad_range = 0, bad_stream = 0, bad_rt = 0, bad_count = 0, rt_checked = 0, bad_cut = 0;
     for (int it = 0; it < g_iters; it++) {
         bool valid;
         size_t n = gen(v, text, sizeof text, &valid);
@@ -101,6 +114,8 @@ static void fuzz_vocab(const char *name, const cllm_vocab *v) {
             if (cllm_tokenize(v, text, n, &small, 1, add_special, ps == 1) != nt) bad_count++;
             for (int32_t i = 0; i < nt; i++)
                 if (ids[i] < 0 || ids[i] >= cllm_vocab_n_tokens(v)) bad_range++;
+            if (cllm_vocab_get_type(v) == CLLM_VOCAB_SPM && !add_special && ps == 0 && !spm_cut_same(v, text, n, ids, nt))
+                bad_cut++;
             if (bad_range) continue;
             /* Stream == concatenated pieces (special rendering on or off). */
             bool special = (rnd() & 1) != 0;
@@ -143,6 +158,7 @@ static void fuzz_vocab(const char *name, const cllm_vocab *v) {
     CHECK(bad_range == 0, "%s: %d ids out of range", name, bad_range);
     CHECK(bad_stream == 0, "%s: %d stream mismatches", name, bad_stream);
     CHECK(bad_rt == 0, "%s: %d of %d round trips fail", name, bad_rt, rt_checked);
+    CHECK(bad_cut == 0, "%s: %d SPM results change with the space cuts", name, bad_cut);
     printf("fuzz %-36s %d inputs x 2, %d round trips checked\n", name, g_iters, rt_checked);
 }
 
