@@ -11,8 +11,8 @@
  *
  * Implementation: instead of rescanning the text once per special token
  * (gemma3 has 6k of them), the text's positions are indexed by their first
- * two bytes once; a token then visits only the positions that start with
- * its first two bytes, in increasing order. "Inside a raw fragment" is "no
+ * two bytes once (hashed into fewer buckets for short texts); a token then
+ * visits only the positions in its bucket, in increasing order. "Inside a raw fragment" is "no
  * byte already taken by an earlier token (or its stripped whitespace)", which
  * a byte map answers. The accepted tokens, sorted by position, and the free
  * runs between them are the fragments. */
@@ -58,6 +58,12 @@ static int cmp_hit(const void *a, const void *b) {
     return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
+/* Bucket of a byte pair: the pair itself with 16 bits, else a hash. */
+static inline unsigned pair_bucket(unsigned b0, unsigned b1, unsigned bits) {
+    unsigned k = (b0 << 8) | b1;
+    return bits >= 16 ? k : (unsigned)((k * 2654435761u) >> (32 - bits));
+}
+
 static bool free_span(const uint8_t *taken, size_t p, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (taken[p + i]) return false;
@@ -78,17 +84,21 @@ cllm_status cllm_special_partition(const cllm_vocab *v, const char *text, size_t
     if (!any) return frag_add(fr, -1, 0, len) < 0 ? CLLM_ERR_NOMEM : CLLM_OK;
 
     cllm_status st = CLLM_ERR_NOMEM;
-    /* head2[b0<<8|b1]: first position whose two bytes are b0 b1; next2[p]:
-     * the following position with the same two bytes (-1 ends). */
-    int32_t *head2 = malloc(65536 * sizeof *head2);
+    /* head2[bucket(b0,b1)]: first position whose two bytes fall in that
+     * bucket; next2[p]: the following position of the same bucket (-1 ends).
+     * Buckets: all 65536 byte pairs for long texts, fewer (hashed) for short
+     * ones so that a short call does not clear a big table. */
+    unsigned bits = 6;
+    while (bits < 16 && ((size_t)1 << bits) < len) bits++;
+    int32_t *head2 = malloc(((size_t)1 << bits) * sizeof *head2);
     int32_t *next2 = len > 1 ? malloc((len - 1) * sizeof *next2) : NULL;
     uint8_t *taken = calloc(len, 1);
     hit *hits = NULL;
     size_t n_hits = 0, hits_cap = 0;
     if (!head2 || (len > 1 && !next2) || !taken) goto done;
-    memset(head2, 0xFF, 65536 * sizeof *head2);
+    memset(head2, 0xFF, ((size_t)1 << bits) * sizeof *head2);
     for (size_t p = len - 1; p-- > 0;) {
-        unsigned key = ((unsigned)(unsigned char)text[p] << 8) | (unsigned char)text[p + 1];
+        unsigned key = pair_bucket((unsigned char)text[p], (unsigned char)text[p + 1], bits);
         next2[p] = head2[key];
         head2[key] = (int32_t)p;
     }
@@ -104,7 +114,7 @@ cllm_status cllm_special_partition(const cllm_vocab *v, const char *text, size_t
         /* Walk the candidate positions in increasing order. */
         int32_t cand = -1;
         const char *scan = NULL;
-        if (tl >= 2) cand = head2[((unsigned)(unsigned char)tt[0] << 8) | (unsigned char)tt[1]];
+        if (tl >= 2) cand = head2[pair_bucket((unsigned char)tt[0], (unsigned char)tt[1], bits)];
         else scan = text;
         for (;;) {
             size_t p;
@@ -112,7 +122,7 @@ cllm_status cllm_special_partition(const cllm_vocab *v, const char *text, size_t
                 if (cand < 0) break;
                 p = (size_t)cand;
                 cand = next2[p];
-                if (p < last_end || p + tl > len || memcmp(text + p + 2, tt + 2, tl - 2) != 0) continue;
+                if (p < last_end || p + tl > len || memcmp(text + p, tt, tl) != 0) continue;
             } else {
                 if (scan >= text + len) break;
                 const char *m = memchr(scan, (unsigned char)tt[0], (size_t)(text + len - scan));
@@ -143,7 +153,7 @@ cllm_status cllm_special_partition(const cllm_vocab *v, const char *text, size_t
     }
 
     /* Fragments in text order: free runs and the tokens. */
-    qsort(hits, n_hits, sizeof *hits, cmp_hit);
+    if (n_hits > 1) qsort(hits, n_hits, sizeof *hits, cmp_hit);
     size_t h = 0;
     for (size_t p = 0; p < len;) {
         if (h < n_hits && hits[h].pos == p) {
