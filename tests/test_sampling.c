@@ -6,6 +6,7 @@
 #include "sampling/samplers.h"
 #include "testutil.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,7 +458,7 @@ static void test_chain(void) {
 }
 
 static void test_grammar_sampling(void) {
-    cllm_vocab_view v = {N_PC, pc_piece, pc_eog, NULL};
+    cllm_vocab_view v = {.n_vocab = N_PC, .piece = pc_piece, .is_eog = pc_eog};
     cllm_sampler_params p = cllm_sampler_default_params();
     p.grammar = "root ::= \"{\" [ab]+ \"}\"";
     p.temp = 1.5f;
@@ -508,6 +509,102 @@ static void test_grammar_sampling(void) {
     cllm_sampler_free(s);
 }
 
+/* json.gbnf over the real stories260K vocabulary (SPM, byte tokens) with a
+ * random "model" that prefers JSON punctuation: every finished sample must
+ * parse as a JSON object; unfinished ones must still be grammar prefixes. */
+static void test_real_vocab_json(void) {
+    if (!test_shared_dir()) {
+        printf("note: ../shared absent, skipping the stories260K grammar sampling check\n");
+        return;
+    }
+    cllm_gguf *gg = NULL;
+    cllm_vocab *voc = NULL;
+    if (cllm_gguf_open(test_shared_path("models/real/stories260K.gguf"), &gg) != CLLM_OK ||
+        cllm_vocab_load(gg, &voc) != CLLM_OK) {
+        CHECK(0, "load stories260K vocab: %s", cllm_last_error());
+        cllm_gguf_free(gg);
+        return;
+    }
+    char *gbnf = test_read_file(test_shared_path("grammars/json.gbnf"), NULL);
+    CHECK(gbnf != NULL, "json.gbnf");
+    cllm_vocab_view vv;
+    CHECK(cllm_vocab_view_init(&vv, voc) == CLLM_OK, "view");
+    int32_t nv = vv.n_vocab;
+    float *bias = calloc((size_t)nv, sizeof *bias), *l = malloc((size_t)nv * sizeof *l);
+    char piece[64];
+    for (int32_t t = 0; t < nv; t++) {
+        int32_t n = cllm_token_to_piece(voc, t, piece, sizeof piece, false);
+        for (int32_t i = 0; i < n; i++)
+            if (strchr("{}[]\":,0123456789", piece[i])) bias[t] = 4.0f;
+    }
+    cllm_sampler_params p = cllm_sampler_default_params();
+    p.grammar = gbnf;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    p.temp = 1.0f;
+    cllm_rng r;
+    cllm_rng_seed(&r, 2024);
+    int complete = 0, parsed = 0, prefix_ok = 0, overflow = 0;
+    const int n_samples = 200, max_tokens = 400;
+    for (int k = 0; k < n_samples; k++) {
+        p.seed = (uint64_t)k;
+        cllm_sampler *s = NULL;
+        if (cllm_sampler_init(&p, &vv, &s) != CLLM_OK) {
+            CHECK(0, "init: %s", cllm_last_error());
+            break;
+        }
+        char text[8192];
+        size_t tl = 0;
+        bool done = false;
+        for (int step = 0; step < max_tokens && !done; step++) {
+            for (int32_t t = 0; t < nv; t++) l[t] = 3.0f * cllm_rng_uniform_f(&r) + bias[t];
+            int32_t t = cllm_sampler_sample(s, l, nv);
+            if (t < 0) {
+                CHECK(0, "sample %d step %d: %s", k, step, cllm_sampler_last_error(s));
+                break;
+            }
+            CHECK(cllm_sampler_accept(s, t) == CLLM_OK, "accept: %s", cllm_sampler_last_error(s));
+            if (cllm_vocab_is_eog(voc, t)) {
+                done = true;
+                break;
+            }
+            int32_t n = cllm_token_to_piece(voc, t, text + tl, (int32_t)(sizeof text - 1 - tl), false);
+            if (n > 0) tl += (size_t)n;
+        }
+        text[tl] = '\0';
+        if (done) {
+            complete++;
+            json_error_t je;
+            json_t *j = json_loads(text, 0, &je);
+            if (j && json_is_object(j)) parsed++;
+            /* json.gbnf allows 16-digit exponents (valid JSON) that
+             * overflow a double: jansson refuses those numbers only. */
+            else if (!j && strstr(je.text, "real number overflow")) parsed++, overflow++;
+            else CHECK(0, "sample %d is not a JSON object (%s): %s", k, je.text, text);
+            json_decref(j);
+        } else {
+            cllm_grammar *g = NULL;
+            cllm_grammar_init(gbnf, NULL, NULL, &g);
+            prefix_ok += g && cllm_grammar_accept_bytes(g, text, tl) == CLLM_OK;
+            cllm_grammar_free(g);
+        }
+        cllm_sampler_free(s);
+    }
+    printf("stories260K vocab + json.gbnf: %d/%d finished, %d parsed as JSON objects (%d with a number jansson "
+           "cannot hold), %d unfinished valid prefixes\n",
+           complete, n_samples, parsed, overflow, prefix_ok);
+    CHECK(parsed == complete, "every finished sample parses");
+    CHECK(prefix_ok == n_samples - complete, "every unfinished sample is a grammar prefix");
+    CHECK(complete >= n_samples / 2, "most samples finish (%d)", complete);
+    free(bias);
+    free(l);
+    free(gbnf);
+    cllm_vocab_view_free(&vv);
+    cllm_vocab_free(voc);
+    cllm_gguf_free(gg);
+}
+
 int main(void) {
     test_rng();
     test_softmax_sort();
@@ -523,5 +620,6 @@ int main(void) {
     test_mirostat();
     test_chain();
     test_grammar_sampling();
+    test_real_vocab_json();
     return test_finish();
 }
