@@ -465,6 +465,9 @@ int32_t     cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_
 /* Record a token (sampled or forced): penalty/DRY history and grammar state.
  * CLLM_ERR_INVALID_ARG if the grammar rejects it (state unchanged). */
 cllm_status cllm_sampler_accept(cllm_sampler *s, int32_t token);
+/* Same; with use_grammar false only the penalty/DRY history is updated (for
+ * prompt tokens, as llama.cpp's accept_grammar=false). */
+cllm_status cllm_sampler_accept_ex(cllm_sampler *s, int32_t token, bool use_grammar);
 /* Forget history, restart the grammar, reset mirostat, reseed. */
 void        cllm_sampler_reset(cllm_sampler *s);
 const char *cllm_sampler_last_error(const cllm_sampler *s);

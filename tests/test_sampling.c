@@ -497,6 +497,12 @@ static void test_grammar_sampling(void) {
         CHECK(cllm_sampler_accept(s, 8) != CLLM_OK, "forced invalid token refused");
         cllm_sampler_free(s);
     }
+    /* Prompt tokens: history only, the grammar does not see them. */
+    p.seed = 3;
+    cllm_sampler_init(&p, &v, &s);
+    CHECK(cllm_sampler_accept_ex(s, 8, false) == CLLM_OK, "x as prompt token, no grammar");
+    CHECK(cllm_sampler_accept(s, 1) == CLLM_OK, "grammar still at its start: '{' accepted");
+    cllm_sampler_free(s);
     /* Dead end: every allowed token is banned. */
     p.seed = 1;
     cllm_logit_bias bans[] = {{1, -INFINITY}, {6, -INFINITY}};
