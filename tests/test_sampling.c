@@ -124,7 +124,7 @@ static void test_top_p_min_p(void) {
     CHECK(c.size == 1 && c.data[0].id == 0, "min_p 0.65 keeps 1");
     c = mkp(p, 4);
     cllm_samp_min_p(&c, 0.65f, 2);
-    CHECK(c.size == 4, "min_p: too few kept -> unchanged");
+    CHECK(c.size == 2 && c.data[0].id == 0 && c.data[1].id == 1, "min_p: too few pass -> the min_keep best");
     c = mkp(p, 4);
     cllm_samp_min_p(&c, 0.0f, 0);
     CHECK(c.size == 4, "min_p 0 is off");

@@ -4,6 +4,8 @@
  * hinge on float summation order. */
 #include "sampling/samplers.h"
 
+#include "core/core.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -262,7 +264,11 @@ void cllm_samp_min_p(cllm_cands *c, float p, size_t min_keep) {
     size_t kept = 0;
     for (size_t i = 0; i < c->size; i++)
         if (c->data[i].logit >= min_logit) kept++;
-    if (kept < min_keep) return;
+    if (kept < min_keep) {
+        /* Too few pass: keep the min_keep best instead. */
+        cllm_samp_top_k(c, (int32_t)CLLM_MIN(min_keep, (size_t)INT32_MAX), 0);
+        return;
+    }
     size_t j = 0;
     for (size_t i = 0; i < c->size; i++)
         if (c->data[i].logit >= min_logit) c->data[j++] = c->data[i];
