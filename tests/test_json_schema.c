@@ -250,6 +250,17 @@ int main(int argc, char **argv) {
     check_int_range("{\"type\":\"integer\",\"minimum\":-2999,\"maximum\":2999}", -2999, 2999);
     check_int_range("{\"type\":\"integer\",\"minimum\":1234,\"maximum\":1299}", 1234, 1299);
 
+    /* ---------- extreme bounds still give a parsable grammar ---------- */
+    {
+        cllm_grammar *g = grammar_for("{\"type\":\"integer\",\"minimum\":1000000000000000}", NULL);
+        CHECK(g && accepts(g, "1000000000000000") && accepts(g, "9999999999999999") && !accepts(g, "999999999999999"),
+              "minimum 1e15");
+        cllm_grammar_free(g);
+        g = grammar_for("{\"type\":\"integer\",\"maximum\":-1000000000000000}", NULL);
+        CHECK(g && accepts(g, "-1000000000000000") && !accepts(g, "-999999999999999"), "maximum -1e15");
+        cllm_grammar_free(g);
+    }
+
     /* ---------- errors ---------- */
     check_unsupported("{\"type\":\"string\",\"pattern\":\"^a\"}", CLLM_ERR_UNSUPPORTED, "'pattern'", NULL);
     check_unsupported("{\"properties\":{\"x\":{\"type\":\"string\",\"format\":\"email\"}}}", CLLM_ERR_UNSUPPORTED,
