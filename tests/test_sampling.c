@@ -13,7 +13,7 @@
 
 #define NEAR(a, b, tol) (fabs((double)(a) - (double)(b)) <= (tol))
 
-static cllm_token_prob g_buf[4096];
+static cllm_token_prob g_buf[8192];
 
 /* Candidates with ids 0..n-1 and the given logits. */
 static cllm_cands mk(const float *logits, size_t n) {
@@ -115,6 +115,27 @@ static void test_top_p_min_p(void) {
     c = mkp(p, 4);
     cllm_samp_top_p(&c, 1.0f, 0);
     CHECK(c.size == 4, "top_p 1 is off");
+    /* Large arrays take a partial-sort path: same result as the full sort. */
+    {
+        cllm_rng r;
+        cllm_rng_seed(&r, 5);
+        static float big[5000];
+        for (int i = 0; i < 5000; i++) { float u = cllm_rng_uniform_f(&r); big[i] = 20.0f * u * u * u * u * u * u * u * u; }
+        for (int round = 0; round < 2; round++) {
+            float pp = round ? 0.3f : 0.9f;
+            cllm_cands a = mk(big, 5000);
+            cllm_samp_top_p(&a, pp, 0); /* unsorted: partial path */
+            static cllm_token_prob keep[5000];
+            size_t na = a.size;
+            memcpy(keep, a.data, na * sizeof *keep);
+            cllm_cands b = mk(big, 5000);
+            cllm_cands_sort(&b); /* sorted: full path */
+            cllm_samp_top_p(&b, pp, 0);
+            int same = na == b.size;
+            for (size_t i = 0; same && i < na; i++) same = keep[i].id == b.data[i].id && keep[i].p == b.data[i].p;
+            CHECK(same, "top_p %.1f: partial path (%zu) == full path (%zu)", pp, na, b.size);
+        }
+    }
 
     c = mkp(p, 4);
     cllm_samp_min_p(&c, 0.2f, 0); /* keep p >= 0.1 */
