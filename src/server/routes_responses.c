@@ -273,7 +273,7 @@ void srv_route_responses(srv_req *r, json_t *body) {
     }
     if (!srv_gen_parse(r, body, &g, false) || !convert_tools(r, body, &tools)) goto out;
     g.n = 1;
-    bool use_tools = tools != NULL, force = false, parallel = true;
+    bool use_tools = tools != NULL, force = false, parallel = false;
     const char *only = NULL;
     if (!srv_get_bool(r, body, "parallel_tool_calls", &parallel)) goto out;
     json_t *tc = json_object_get(body, "tool_choice");

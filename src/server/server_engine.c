@@ -85,10 +85,29 @@ static void re_kv_cp(srv_engine *e, int32_t src, int32_t dst, int32_t p0, int32_
 }
 
 /* ---------------------------------------------------------- sampling */
+/* Whether buf[0..n) is whole UTF-8 characters (no partial sequence). */
+static bool utf8_whole(const char *buf, int32_t n) {
+    int32_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)buf[i];
+        int32_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (!k || i + k > n) return false;
+        for (int32_t j = 1; j < k; j++)
+            if (((unsigned char)buf[i + j] & 0xC0) != 0x80) return false;
+        i += k;
+    }
+    return true;
+}
+
+/* Pieces for the grammar. Tokens that hold part of a UTF-8 character (byte
+ * tokens) are given no text, which keeps them out of grammar-constrained
+ * output: the grammar matcher lets a lone lead byte through whenever some
+ * character of its range (overlong forms included) could match, and a
+ * sequence started that way can dead-end (e.g. 0xE0 before "{"). */
 static const char *view_piece(void *user, int32_t id, size_t *len) {
     static _Thread_local char buf[256];
     int32_t n = cllm_token_to_piece((const cllm_vocab *)user, id, buf, sizeof buf, false);
-    *len = n > 0 ? (size_t)n : 0;
+    *len = n > 0 && utf8_whole(buf, n) ? (size_t)n : 0;
     return buf;
 }
 
