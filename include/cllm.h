@@ -356,6 +356,7 @@ typedef struct cllm_chat_template cllm_chat_template;
 
 /* Flags for cllm_chat_template_init_ex. */
 #define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
+#define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* cllm_chat: strftime_now() sees 2026-07-26 10:00:00 (reproducible) */
 
 /* Parse a template. On a syntax error *out is NULL, the status is
  * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
@@ -375,6 +376,92 @@ const char *cllm_chat_template_last_error(const cllm_chat_template *t);
 /* Python exception class of the last failure: "TemplateError",
  * "UndefinedError", "TypeError", "SecurityError", ... ("" if none). */
 const char *cllm_chat_template_error_type(const cllm_chat_template *t);
+
+/* Tool-call syntaxes of model families, detected from the template source. */
+typedef enum cllm_chat_format {
+    CLLM_CHAT_FORMAT_CONTENT_ONLY = 0, /* no tool calls; reasoning still split off */
+    CLLM_CHAT_FORMAT_GENERIC,          /* whole-output JSON: {"tool_call(s)": ...} or {"name","arguments"} */
+    CLLM_CHAT_FORMAT_HERMES,           /* <tool_call>{json}</tool_call> (Hermes, Qwen, GLM, Qwen3-Coder XML) */
+    CLLM_CHAT_FORMAT_LLAMA3,           /* {"name":..,"parameters":..} and <|python_tag|> */
+    CLLM_CHAT_FORMAT_MISTRAL,          /* [TOOL_CALLS][...] or [TOOL_CALLS]name[ARGS]{...}; [THINK] */
+    CLLM_CHAT_FORMAT_DEEPSEEK,         /* DeepSeek R1 / V3 / V3.1 tool-call markers */
+    CLLM_CHAT_FORMAT_FUNCTIONARY_V3_1, /* <function=name>{json}</function> */
+    CLLM_CHAT_FORMAT_FUNCTIONARY_V3_2, /* >>>name\n{json} */
+    CLLM_CHAT_FORMAT_HARMONY           /* gpt-oss channels (analysis / final / commentary to=functions.x) */
+} cllm_chat_format;
+
+cllm_chat_format cllm_chat_detect_format(const char *template_source);  /* NULL: the ChatML fallback */
+const char      *cllm_chat_format_name(cllm_chat_format f);
+
+/* Incremental parser of model output into an OpenAI assistant message.
+ * Feed text as it streams; each call may return a delta object (malloc'd
+ * JSON, caller frees; NULL when there is nothing new):
+ *   {"content": "...", "reasoning_content": "...",
+ *    "tool_calls": [{"index": 0, "id": "call_..", "type": "function",
+ *                    "function": {"name": "..", "arguments": "<fragment>"}}]}
+ * The first delta of a call carries id, type and name; later ones only
+ * argument fragments. Partial markers are never emitted as content, and any
+ * chunking yields the same final message as parsing the text whole. */
+typedef struct cllm_chat_parser cllm_chat_parser;
+#define CLLM_CHAT_PARSE_TOOLS         1u  /* tools were offered: parse tool calls */
+#define CLLM_CHAT_PARSE_THINKING_OPEN 2u  /* the prompt ended inside a <think> block */
+#define CLLM_CHAT_PARSE_NO_REASONING  4u  /* keep <think> blocks in the content */
+
+/* id_seed (may be NULL) makes the generated call ids unique per request. */
+cllm_status cllm_chat_parser_init(cllm_chat_format fmt, uint32_t flags, const char *id_seed, cllm_chat_parser **out);
+void        cllm_chat_parser_free(cllm_chat_parser *p);
+cllm_status cllm_chat_parser_feed(cllm_chat_parser *p, const char *text, size_t n, char **delta_json);
+/* End of output: flushes held-back text (a final delta, or NULL). */
+cllm_status cllm_chat_parser_finish(cllm_chat_parser *p, char **delta_json);
+/* The message so far: {"role": "assistant", "content": ... (null when only
+ * tool calls), "reasoning_content": ... (when any), "tool_calls": [...]}. */
+cllm_status cllm_chat_parser_message(cllm_chat_parser *p, char **message_json);
+const char *cllm_chat_parser_last_error(const cllm_chat_parser *p);
+
+/* Chat formatting: OpenAI-style requests to prompt text with the model's
+ * template (an override file, a named variant such as
+ * tokenizer.chat_template.tool_use, the default, or a ChatML fallback). */
+typedef struct cllm_chat cllm_chat;
+
+typedef struct cllm_chat_config {
+    const char *template_source;          /* tokenizer.chat_template; NULL/"": none */
+    size_t n_named;                       /* named variants (tokenizer.chat_template.<name>) */
+    const char *const *named_names;       /* e.g. "tool_use" */
+    const char *const *named_sources;
+    const char *override_source;          /* replaces all of the above when set */
+    const char *bos_token, *eos_token;    /* texts of the BOS / EOS tokens (NULL: "") */
+    uint32_t template_flags;              /* extra CLLM_CHAT_TEMPLATE_* (the generation tag is always on) */
+} cllm_chat_config;
+
+/* All strings are copied. A template that does not parse fails the call
+ * (CLLM_ERR_FORMAT, message with line:column in cllm_last_error()). */
+cllm_status cllm_chat_init(const cllm_chat_config *cfg, cllm_chat **out);
+/* From a GGUF's metadata; template_file (may be NULL) overrides the model's. */
+cllm_status cllm_chat_init_gguf(const cllm_gguf *g, const char *template_file, cllm_chat **out);
+void        cllm_chat_free(cllm_chat *c);
+const char *cllm_chat_last_error(const cllm_chat *c);
+size_t      cllm_chat_n_templates(const cllm_chat *c);
+const char *cllm_chat_template_name(const cllm_chat *c, size_t i);   /* "default", "tool_use", "chatml", ... */
+
+typedef struct cllm_chat_result {
+    char *prompt;               /* the rendered text (free with cllm_chat_result_clear) */
+    bool starts_with_bos;       /* prompt begins with the BOS text: tokenize it WITHOUT adding BOS */
+    bool thinking_open;         /* prompt ends inside <think> / [THINK] */
+    cllm_chat_format format;    /* tool-call syntax of the reply */
+    uint32_t parser_flags;      /* CLLM_CHAT_PARSE_* to pass to cllm_chat_parser_init */
+    const char *template_name;  /* variant used (borrowed from the cllm_chat) */
+} cllm_chat_result;
+
+/* request_json: {"messages": [...], "tools": [...] (OpenAI shape, optional),
+ * "add_generation_prompt": bool (default true), "template": "tool_use"
+ * (optional variant name), and any other template variables
+ * (enable_thinking, reasoning_effort, ...)}. Messages: content may be a
+ * string, null, or an array of text parts (joined); tool_calls arguments may
+ * be JSON strings (parsed to objects for the template). With tools and a
+ * "tool_use" variant, that variant is used. A template's raise_exception()
+ * fails with CLLM_ERR_INVALID_ARG and its message. */
+cllm_status cllm_chat_apply(cllm_chat *c, const char *request_json, cllm_chat_result *out);
+void        cllm_chat_result_clear(cllm_chat_result *r);
 
 /* -------------------------------------------------------------- sampling */
 /* Sampler chain, GBNF grammars and JSON-schema-to-grammar. See docs/sampling.md. */

@@ -167,6 +167,26 @@ int main(void) {
     check_error("root ::= \"a\" )", "line 1, column 14", "unexpected ')'");
     check_error("\n\n  root ::= [abc", "line 3, column 12", "unterminated character class");
 
+    /* ---------- long rule chains: work, or fail cleanly (no stack overflow) ---------- */
+    for (int n = 1500; n <= 100000; n += 98500) {
+        size_t cap = (size_t)n * 32 + 64, len = 0;
+        char *gb = malloc(cap);
+        len += (size_t)snprintf(gb + len, cap - len, "root ::= r0\n");
+        for (int i = 0; i < n; i++) len += (size_t)snprintf(gb + len, cap - len, "r%d ::= r%d\n", i, i + 1);
+        snprintf(gb + len, cap - len, "r%d ::= \"x\"\n", n);
+        cllm_grammar *g = NULL;
+        cllm_status st = cllm_grammar_init(gb, NULL, NULL, &g);
+        if (n == 1500) {
+            CHECK(st == CLLM_OK, "1500-rule chain: %s", cllm_last_error());
+            CHECK(g && run_text(g, "x", 0), "1500-rule chain matches");
+        } else {
+            CHECK(st == CLLM_ERR_FORMAT && strstr(cllm_last_error(), "deep"), "100000-rule chain: %s",
+                  cllm_last_error());
+        }
+        cllm_grammar_free(g);
+        free(gb);
+    }
+
     /* ---------- token references ---------- */
     {
         cllm_grammar *g = NULL;

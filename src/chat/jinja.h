@@ -173,7 +173,7 @@ typedef struct jtoken {
 /* Error kinds, named after the Python exception the same failure raises. */
 typedef enum jerr_kind {
     JE_NONE = 0, JE_SYNTAX, JE_TEMPLATE, JE_UNDEFINED, JE_TYPE, JE_SECURITY,
-    JE_RECURSION, JE_RUNTIME, JE_NOMEM
+    JE_RECURSION, JE_RUNTIME, JE_VALUE, JE_NOMEM
 } jerr_kind;
 
 typedef struct jparse_state {
@@ -209,8 +209,9 @@ struct jctx {
     jframe *globals;     /* builtins + context */
     int     depth;
     int     loopctl;     /* 0, 1 = break, 2 = continue */
-    jbuf    out;         /* malloc-backed output */
+    jbuf    out;         /* the render's output */
     size_t  max_bytes;
+    bool    real_clock;  /* strftime_now: local time instead of the fixed reference date */
 };
 
 void jinja_raise(jctx *c, jerr_kind k, const char *fmt, ...)

@@ -261,7 +261,7 @@ jv jinja_str_split(jctx *c, jv s, jv *sepv, int64_t maxsplit, bool from_right) {
     if (sepv->t != JV_STR) jinja_raise(c, JE_TYPE, "must be str or None, not %s", jv_type_name(*sepv));
     const char *sep = sepv->u.s.p;
     size_t sn = sepv->u.s.n;
-    if (sn == 0) jinja_raise(c, JE_RUNTIME, "empty separator");
+    if (sn == 0) jinja_raise(c, JE_VALUE, "empty separator");
     if (!from_right) {
         size_t i = 0;
         int64_t splits = 0;
@@ -449,7 +449,7 @@ static jv m_rfind(jctx *c, jv s, jargs *a) {
 }
 static jv m_index(jctx *c, jv s, jargs *a) {
     jv r = m_find(c, s, a);
-    if (r.u.i < 0) jinja_raise(c, JE_RUNTIME, "substring not found");
+    if (r.u.i < 0) jinja_raise(c, JE_VALUE, "substring not found");
     return r;
 }
 static jv m_count(jctx *c, jv s, jargs *a) {
@@ -577,7 +577,7 @@ static jv m_list_index(jctx *c, jv l, jargs *a) {
     if (!x) jinja_raise(c, JE_TYPE, "index expected 1 argument");
     for (size_t i = 0; i < l.u.l->n; i++)
         if (jv_eq(l.u.l->v[i], *x)) return jv_int((int64_t)i);
-    jinja_raise(c, JE_RUNTIME, "value is not in list");
+    jinja_raise(c, JE_VALUE, "value is not in list");
 }
 static jv m_list_count(jctx *c, jv l, jargs *a) {
     jv *x = jarg(a, 0, NULL);
@@ -643,7 +643,7 @@ static jv g_range(jctx *c, jv self, jargs *a) {
         stop = int_arg(c, a, 1, NULL, 0);
         step = int_arg(c, a, 2, NULL, 1);
     } else jinja_raise(c, JE_TYPE, "range expected at least 1 argument, got 0");
-    if (step == 0) jinja_raise(c, JE_RUNTIME, "range() arg 3 must not be zero");
+    if (step == 0) jinja_raise(c, JE_VALUE, "range() arg 3 must not be zero");
     int64_t cnt = step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
                            : (start > stop ? (start - stop - step - 1) / (-step) : 0);
     if (cnt > 100000) jinja_raise(c, JE_RUNTIME, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
@@ -683,6 +683,10 @@ static jv g_strftime_now(jctx *c, jv self, jargs *a) {
     /* The fixed clock of the reference environment: 2026-07-26 10:00:00, a Sunday. */
     struct tm tm;
     memset(&tm, 0, sizeof tm);
+    if (c->real_clock) {
+        time_t now = time(NULL);
+        localtime_r(&now, &tm);
+    } else {
     tm.tm_year = 2026 - 1900;
     tm.tm_mon = 6;
     tm.tm_mday = 26;
@@ -690,6 +694,7 @@ static jv g_strftime_now(jctx *c, jv self, jargs *a) {
     tm.tm_wday = 0;
     tm.tm_yday = 206;
     tm.tm_isdst = 0;
+    }
     char f[256], out[512];
     if (fmt.u.s.n >= sizeof f) jinja_raise(c, JE_RUNTIME, "strftime format too long");
     memcpy(f, fmt.u.s.p, fmt.u.s.n);

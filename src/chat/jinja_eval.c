@@ -171,7 +171,7 @@ static jv do_slice(jctx *c, jv obj, jv *a, jv *b, jv *s) {
     int64_t start, step;
     if (obj.t == JV_LIST) {
         int64_t cnt = slice_indices((int64_t)obj.u.l->n, a, b, s, &start, &step);
-        if (cnt < 0) jinja_raise(c, JE_RUNTIME, "slice step cannot be zero");
+        if (cnt < 0) jinja_raise(c, JE_VALUE, "slice step cannot be zero");
         jv r = jv_list(c, (size_t)cnt);
         r.u.l->tuple = obj.u.l->tuple;
         for (int64_t i = 0; i < cnt; i++) jl_push(c, r.u.l, obj.u.l->v[start + i * step]);
@@ -182,7 +182,7 @@ static jv do_slice(jctx *c, jv obj, jv *a, jv *b, jv *s) {
         size_t n = obj.u.s.n;
         int64_t len = (int64_t)u8_len(p, n);
         int64_t cnt = slice_indices(len, a, b, s, &start, &step);
-        if (cnt < 0) jinja_raise(c, JE_RUNTIME, "slice step cannot be zero");
+        if (cnt < 0) jinja_raise(c, JE_VALUE, "slice step cannot be zero");
         if (step == 1) {
             size_t o1 = u8_offset(p, n, (size_t)start);
             size_t o2 = o1 + u8_offset(p + o1, n - o1, (size_t)cnt);
@@ -661,7 +661,7 @@ static void assign(jctx *c, jnode *target, jv v, jframe *f) {
         if (v.t == JV_STR || v.t == JV_DICT) v.u.l = jinja_iter(c, v), v.t = JV_LIST;
         if (v.t != JV_LIST) jinja_raise(c, JE_TYPE, "cannot unpack non-iterable %s object", jv_type_name(v));
         if ((int)v.u.l->n != target->n)
-            jinja_raise(c, JE_RUNTIME, "%s values to unpack (expected %d, got %zu)",
+            jinja_raise(c, JE_VALUE, "%s values to unpack (expected %d, got %zu)",
                         (int)v.u.l->n > target->n ? "too many" : "not enough", target->n, v.u.l->n);
         for (int i = 0; i < target->n; i++) assign(c, target->items[i], v.u.l->v[i], f);
     }

@@ -15,7 +15,12 @@ struct cllm_chat_template {
     jnode   *root;
     cllm_err err;
     const char *err_type;
+    bool real_clock;
 };
+
+void cllm_chat_template_use_real_clock(cllm_chat_template *t, bool on) {
+    if (t) t->real_clock = on;
+}
 
 static const char *kind_name(jerr_kind k) {
     switch (k) {
@@ -26,6 +31,7 @@ static const char *kind_name(jerr_kind k) {
     case JE_TYPE: return "TypeError";
     case JE_SECURITY: return "SecurityError";
     case JE_RECURSION: return "RecursionError";
+    case JE_VALUE: return "ValueError";
     case JE_NOMEM: return "MemoryError";
     default: return "TemplateRuntimeError";
     }
@@ -118,6 +124,7 @@ cllm_status cllm_chat_template_render_json(cllm_chat_template *t, const json_t *
     jctx *c = calloc(1, sizeof *c);
     if (!c) return cllm_err_set(&t->err, CLLM_ERR_NOMEM, "chat template render: out of memory");
     c->max_bytes = (size_t)1 << 30;
+    c->real_clock = t->real_clock;
     if (setjmp(c->jb)) {
         cllm_status st = c->err_kind == JE_NOMEM ? CLLM_ERR_NOMEM
                        : c->err_kind == JE_TEMPLATE ? CLLM_ERR_INVALID_ARG : CLLM_ERR_FORMAT;

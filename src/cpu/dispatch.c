@@ -1,6 +1,6 @@
 /* dispatch.c: picks the kernel table once per process: on x86 AVX-512 >
- * AVX2 > scalar, on aarch64 NEON > scalar. CLLM_CPU=scalar|avx2|avx512|neon
- * forces one; an unknown or unsupported choice logs a warning and falls back
+ * AVX2 > scalar, on aarch64 NEON > scalar. CLLM_CPU=scalar|avx2|avx512|
+ * avx512z|neon forces one; an unknown or unsupported choice logs a warning and falls back
  * to the automatic pick. Thread-safe (pthread_once). */
 #include "cpu/kernels.h"
 #include "core/core.h"
@@ -12,6 +12,7 @@
 #if !defined(CLLM_ARCH_X86)
 const cllm_kernels *cllm_kernels_avx2(void) { return NULL; }
 const cllm_kernels *cllm_kernels_avx512(void) { return NULL; }
+const cllm_kernels *cllm_kernels_avx512_zmm(void) { return NULL; }
 #endif
 #if !defined(CLLM_ARCH_ARM)
 const cllm_kernels *cllm_kernels_neon(void) { return NULL; }
@@ -35,9 +36,10 @@ static void choose(void) {
         if (strcmp(want, "scalar") == 0) k = cllm_kernels_scalar();
         else if (strcmp(want, "avx2") == 0) k = cllm_kernels_avx2();
         else if (strcmp(want, "avx512") == 0) k = cllm_kernels_avx512();
+        else if (strcmp(want, "avx512z") == 0) k = cllm_kernels_avx512_zmm();
         else if (strcmp(want, "neon") == 0) k = cllm_kernels_neon();
         else {
-            CLLM_LOGW("CLLM_CPU='%s' is not one of scalar, avx2, avx512, neon; choosing automatically",
+            CLLM_LOGW("CLLM_CPU='%s' is not one of scalar, avx2, avx512, avx512z, neon; choosing automatically",
                       want);
             want = NULL;
         }

@@ -40,6 +40,11 @@ const cllm_kernels *cllm_kernels_scalar(void);
 const cllm_kernels *cllm_kernels_avx2(void);
 const cllm_kernels *cllm_kernels_avx512(void);
 const cllm_kernels *cllm_kernels_neon(void);
+/* Alternate AVX-512 table ("avx512z", CLLM_CPU=avx512z): zmm kernels in
+ * every slot that has one, including those where the 256-bit VNNI kernel of
+ * the main table measured faster on the Intel test machine. For tests,
+ * benchmarks and CPUs with full-width 512-bit units (Zen 4/5). */
+const cllm_kernels *cllm_kernels_avx512_zmm(void);
 
 /* The table in use: chosen on first call from CPU detection and CLLM_CPU. */
 const cllm_kernels *cllm_kernels_get(void);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define MAX_STACKS 20000   /* beyond this the grammar is too ambiguous to track */
+#define MAX_EXPAND 4000    /* rule references expanded in a row without input */
 
 typedef struct putf8 {
     uint32_t value;  /* bits decoded so far */
@@ -73,7 +74,7 @@ static void gs_add(gstacks *s, const uint32_t *stk, size_t n) {
     if (s->overflow) return;
     uint64_t h = stack_hash(stk, n);
     for (size_t i = 0; i < s->count; i++)
-        if (s->hash[i] == h && s->n[i] == n && memcmp(s->data + s->off[i], stk, n * sizeof *stk) == 0)
+        if (s->hash[i] == h && s->n[i] == n && (n == 0 || memcmp(s->data + s->off[i], stk, n * sizeof *stk) == 0))
             return;
     if (s->count >= MAX_STACKS) {
         s->overflow = true;
@@ -172,8 +173,12 @@ static bool match_partial(const cllm_gbnf *g, uint32_t pos, putf8 p) {
 
 /* Expand rule references on top of stk until terminals are on top; add the
  * results to out. stk must not point into out. */
-static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_t n) {
+static void advance_d(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_t n, int depth) {
     if (out->overflow) return;
+    if (depth > MAX_EXPAND) {
+        out->overflow = true;
+        return;
+    }
     if (n == 0) {
         gs_add(out, stk, 0);
         return;
@@ -184,22 +189,22 @@ static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_
         gs_add(out, stk, n);
         return;
     }
-    uint32_t local[64];
-    uint32_t *buf = n + 1 <= 64 ? local : malloc((n + 1) * sizeof *buf);
+    uint32_t local[32];
+    uint32_t *buf = n + 1 <= 32 ? local : malloc((n + 1) * sizeof *buf);
     if (!buf) {
         out->overflow = true;
         return;
     }
     size_t bn = n - 1;
-    memcpy(buf, stk, bn * sizeof *buf);
+    if (bn) memcpy(buf, stk, bn * sizeof *buf);
     if (!is_end(&g->elems[top + 1])) buf[bn++] = top + 1;
     uint32_t a = g->rule_start[e->value];
     for (;;) {
         if (is_end(&g->elems[a])) {
-            advance(g, out, buf, bn);
+            advance_d(g, out, buf, bn, depth + 1);
         } else {
             buf[bn] = a;
-            advance(g, out, buf, bn + 1);
+            advance_d(g, out, buf, bn + 1, depth + 1);
         }
         while (!is_end(&g->elems[a])) a++;
         if (g->elems[a].type == GR_END) break;
@@ -208,18 +213,22 @@ static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_
     if (buf != local) free(buf);
 }
 
+static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_t n) {
+    advance_d(g, out, stk, n, 0);
+}
+
 /* Pop the terminal at the top of stack i of in and advance into out. */
 static void pop_advance(const cllm_gbnf *g, const gstacks *in, size_t i, uint32_t after, gstacks *out) {
     const uint32_t *stk = in->data + in->off[i];
     size_t n = in->n[i];
-    uint32_t local[64];
+    uint32_t local[64] = {0};
     uint32_t *buf = n <= 64 ? local : malloc(n * sizeof *buf);
     if (!buf) {
         out->overflow = true;
         return;
     }
     size_t bn = n - 1;
-    memcpy(buf, stk, bn * sizeof *buf);
+    if (bn) memcpy(buf, stk, bn * sizeof *buf);
     if (!is_end(&g->elems[after])) buf[bn++] = after;
     advance(g, out, buf, bn);
     if (buf != local) free(buf);
@@ -415,12 +424,12 @@ static void reject_stack(const cllm_gbnf *g, const uint32_t *stk, size_t sn, con
     }
     if (next.n > 0) {
         uint32_t after = char_end(g, top);
-        uint32_t local[64];
+        uint32_t local[64] = {0};
         uint32_t *buf = sn <= 64 ? local : malloc(sn * sizeof *buf);
         gstacks adv = {0};
         if (buf) {
             size_t bn = sn - 1;
-            memcpy(buf, stk, bn * sizeof *buf);
+            if (bn) memcpy(buf, stk, bn * sizeof *buf);
             if (!is_end(&g->elems[after])) buf[bn++] = after;
             advance(g, &adv, buf, bn);
             if (buf != local) free(buf);
@@ -596,7 +605,7 @@ static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
         const char *p = v->piece ? v->piece(v->user, i, &len) : NULL;
         if (!p) len = 0;
         if (bo + len > total) len = total - bo; /* piece() changed its mind */
-        memcpy(G->vbytes + bo, p, len);
+        if (len) memcpy(G->vbytes + bo, p, len);
         size_t nc = 0;
         G->vpart[i] = decode_utf8(G->vbytes + bo, len, (putf8){0, 0}, G->vcps + co, &nc);
         bo += len;

@@ -300,7 +300,7 @@ static cllm_status parse_merges(cllm_vocab *v, const cllm_vocab_desc *d) {
  * range), -1 disables, out-of-range values are ignored with a warning. */
 static int32_t resolve_id(const char *what, int32_t def, int32_t given, int32_t n) {
     if (def >= n) {
-        CLLM_LOGW("vocab: default %s id %d out of range; disabled", what, def);
+        if (given == -2) CLLM_LOGD("vocab: default %s id %d out of range; disabled", what, def);
         def = -1;
     }
     if (given == -2) return def;

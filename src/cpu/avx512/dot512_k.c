@@ -32,7 +32,7 @@ static inline __m512i idx_quad(int base) { /* lanes 8g..8g+7: base + g */
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(b, a)), _mm256_set_m128i(d, c), 1);
 }
 
-static void dot_q4_K_avx512(int64_t n, float *s, const void *w, const void *a) {
+void cllm_cpu_dot_q4_K_zmm(int64_t n, float *s, const void *w, const void *a) {
     const cllm_block_q4_K *x = w;
     const cllm_block_q8_K *y = a;
     const int64_t nb = n / QK_K;
@@ -43,13 +43,12 @@ static void dot_q4_K_avx512(int64_t n, float *s, const void *w, const void *a) {
     __m512 acc = _mm512_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        uint8_t sc[8], mn[8], m16[16];
-        cllm_cpu_unpack_k4_scales(x[b].scales, sc, mn);
-        for (int g = 0; g < 16; g++) m16[g] = mn[g / 2];
-        const __m256i msum = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[b].bsums),
-                                               _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)m16)));
-        uint64_t sc8;
-        memcpy(&sc8, sc, 8);
+        uint64_t sc8, mn8;
+        cllm_cpu_unpack_k4_scales64(x[b].scales, &sc8, &mn8);
+        /* mins per 16-element group: [m0 m0 m1 m1 ... m7 m7] as int16 */
+        const __m128i mn16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8));
+        const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+        const __m256i msum = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[b].bsums), mins);
         const __m512i scw = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
         const __m512i q0 = _mm512_loadu_si512(x[b].qs), q1 = _mm512_loadu_si512(x[b].qs + 64);
         const __m512i y0 = _mm512_loadu_si512(y[b].qs), y1 = _mm512_loadu_si512(y[b].qs + 64);
@@ -114,6 +113,8 @@ static void dot_q6_K_avx512(int64_t n, float *s, const void *w, const void *a) {
 }
 
 void cllm_cpu_avx512_fill_k(cllm_kernels *k) {
-    k->type[CLLM_TYPE_Q4_K].vec_dot = dot_q4_K_avx512;
+    /* Q4_K keeps the VNNI-256 kernel: on the Sapphire Rapids test machine it
+     * measured ~18 GB/s against ~15 for cllm_cpu_dot_q4_K_zmm (port-5
+     * shuffles); the zmm one is in the avx512z alternate table. */
     k->type[CLLM_TYPE_Q6_K].vec_dot = dot_q6_K_avx512;
 }

@@ -158,8 +158,8 @@ void cllm_cpu_dot_iq4_xs_ref(int64_t n, float *s, const void *w, const void *a) 
             const int8_t *q8 = y[b].qs + ib * 32;
             int lo = 0, hi = 0;
             for (int j = 0; j < 16; j++) {
-                lo += q8[j] * cllm_cpu_kvalues_iq4nl[qs[j] & 0x0F];
-                hi += q8[j + 16] * cllm_cpu_kvalues_iq4nl[qs[j] >> 4];
+                lo += q8[j] * cllm_kvalues_iq4nl[qs[j] & 0x0F];
+                hi += q8[j + 16] * cllm_kvalues_iq4nl[qs[j] >> 4];
             }
             acc += d * (float)(lo + hi);
         }
