@@ -1,4 +1,5 @@
-/* x86_tile256.inc.h: tile kernels for Q4_0 and Q8_0 weights (x Q8_0):
+/* x86_tile256.inc.h: tile kernels for the 32-block types (Q4_0, Q4_1, Q5_0,
+ * Q5_1, Q8_0, IQ4_NL) and, with VNNI, Q4_K and Q6_K:
  * s[j*lds + i] = dot(weight row i, activation row j) for a block of rows and
  * activation rows at once. Each weight block is unpacked once for all
  * activation rows, each activation block loaded (and its offset sum and
@@ -11,15 +12,63 @@
 
 #define X86_TILE_CMAX (X86_VNNI ? 4 : 1)
 
-enum { X86_TK_Q4_0 = 0, X86_TK_Q8_0 = 1 };
+enum { X86_TK_Q4_0 = 0, X86_TK_Q8_0 = 1, X86_TK_Q5_0 = 4, X86_TK_IQ4_NL = 5, X86_TK_Q4_1 = 6, X86_TK_Q5_1 = 7 };
+
+/* Bytes per weight block, offset of its quants. */
+static inline size_t X86_FN(tk_wbs)(int kind) {
+    switch (kind) {
+    case X86_TK_Q4_0: return sizeof(cllm_block_q4_0);
+    case X86_TK_Q8_0: return sizeof(cllm_block_q8_0);
+    case X86_TK_Q5_0: return sizeof(cllm_block_q5_0);
+    case X86_TK_IQ4_NL: return sizeof(cllm_block_iq4_nl);
+    case X86_TK_Q4_1: return sizeof(cllm_block_q4_1);
+    default: return sizeof(cllm_block_q5_1);
+    }
+}
+/* Types whose weights go through the signed x signed path on AVX2 (values
+ * outside 0..127 as unsigned bytes would saturate vpmaddubsw). */
+#define X86_TK_SIGNED(kind) (!X86_VNNI && ((kind) == X86_TK_Q8_0 || (kind) == X86_TK_IQ4_NL))
+/* The constant removed by a second vpdpbusd (0: none). */
+static inline int X86_FN(tk_off)(int kind) {
+    switch (kind) {
+    case X86_TK_Q4_0: return 8;
+    case X86_TK_Q5_0: return 16;
+    case X86_TK_Q8_0:
+    case X86_TK_IQ4_NL: return X86_VNNI ? 128 : 0;
+    default: return 0;
+    }
+}
+#define X86_TK_IS_1(kind) ((kind) == X86_TK_Q4_1 || (kind) == X86_TK_Q5_1)
+
+/* The 32 weights of block blk as bytes: unsigned (u + offset) or, for
+ * X86_TK_SIGNED kinds, signed. */
+static inline __attribute__((always_inline)) __m256i X86_FN(tk_unpack)(int kind, const uint8_t *blk) {
+    switch (kind) {
+    case X86_TK_Q4_0: return X86_FN(nibbles)(blk + 2);
+    case X86_TK_Q4_1: return X86_FN(nibbles)(blk + 4);
+    case X86_TK_Q5_0: return _mm256_or_si256(X86_FN(nibbles)(blk + 6), X86_FN(q5_high)(blk + 2));
+    case X86_TK_Q5_1: return _mm256_or_si256(X86_FN(nibbles)(blk + 8), X86_FN(q5_high)(blk + 4));
+    case X86_TK_Q8_0: {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        return X86_VNNI ? _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)) : v;
+    }
+    default: { /* IQ4_NL: level lookup, +128 for the unsigned path */
+        const __m256i v = X86_FN(iq4_lookup32)(blk + 2);
+        return X86_VNNI ? _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80)) : v;
+    }
+    }
+}
 
 static inline __attribute__((always_inline)) void X86_FN(tile32)(const int kind, const int R, const int C,
                                                                  int64_t nb, const uint8_t *w, size_t ws,
                                                                  const uint8_t *a, size_t as, float *s,
                                                                  int64_t lds) {
-    const size_t wbs = kind == X86_TK_Q4_0 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0);
-    const size_t abs_ = sizeof(cllm_block_q8_0);
-    const __m256i koff = _mm256_set1_epi8((char)(kind == X86_TK_Q4_0 ? 8 : 128));
+    const size_t wbs = X86_FN(tk_wbs)(kind);
+    const int is1 = X86_TK_IS_1(kind);
+    const size_t abs_ = is1 ? sizeof(cllm_block_q8_1) : sizeof(cllm_block_q8_0);
+    const size_t aqs = is1 ? 4 : 2;
+    const int off = X86_FN(tk_off)(kind);
+    const __m256i koff = _mm256_set1_epi8((char)off);
     const __m256i one16 = _mm256_set1_epi16(1);
     __m256 acc[4][4];
 #pragma GCC unroll 4
@@ -28,34 +77,38 @@ static inline __attribute__((always_inline)) void X86_FN(tile32)(const int kind,
         for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         /* activation side, shared by all rows: quants, -offset*sum(y) as the
-         * starting value of the integer dot, scale */
+         * starting value of the integer dot, scale (and Q8_1's s) */
         __m256i Y[4], NOFF[4];
-        __m256 DY[4];
+        __m256 DY[4], SY[4];
 #pragma GCC unroll 4
         for (int c = 0; c < C; c++) {
             const uint8_t *ab = a + (size_t)c * as + (size_t)b * abs_;
-            Y[c] = _mm256_loadu_si256((const __m256i *)(ab + 2));
-            if (kind == X86_TK_Q4_0 || X86_VNNI)
-                NOFF[c] = _mm256_sub_epi32(_mm256_setzero_si256(), X86_FN(bus)(_mm256_setzero_si256(), koff, Y[c]));
-            DY[c] = _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)ab)));
+            Y[c] = _mm256_loadu_si256((const __m256i *)(ab + aqs));
+            NOFF[c] = off ? _mm256_sub_epi32(_mm256_setzero_si256(), X86_FN(bus)(_mm256_setzero_si256(), koff, Y[c]))
+                          : _mm256_setzero_si256();
+            const __m128 dv = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)ab)); /* d [, s] */
+            DY[c] = _mm256_broadcastss_ps(dv);
+            SY[c] = is1 ? _mm256_broadcastss_ps(_mm_movehdup_ps(dv)) : _mm256_setzero_ps();
         }
         /* weight side, one row at a time against every activation row */
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const uint8_t *blk = w + (size_t)r * ws + (size_t)b * wbs;
-            __m256i U;
-            if (kind == X86_TK_Q4_0) U = X86_FN(nibbles)(blk + 2);
-            else if (X86_VNNI) U = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 2)), koff);
-            else U = _mm256_loadu_si256((const __m256i *)(blk + 2));
-            const __m256 DX = _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)blk)));
+            const __m256i U = X86_FN(tk_unpack)(kind, blk);
+            const __m128 dv = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)blk)); /* d [, m] */
+            const __m256 DX = _mm256_broadcastss_ps(dv);
+            /* m * s is added as 8 lanes of m*s/8 (exact power-of-two scaling) */
+            const __m256 M8 = is1 ? _mm256_broadcastss_ps(_mm_mul_ss(_mm_movehdup_ps(dv), _mm_set_ss(0.125f)))
+                                  : _mm256_setzero_ps();
 #pragma GCC unroll 4
             for (int c = 0; c < C; c++) {
                 __m256i i;
-                if (kind == X86_TK_Q4_0 || X86_VNNI)
-                    i = X86_FN(bus)(NOFF[c], U, Y[c]);
-                else /* AVX2 Q8_0: signed x signed through the sign trick */
+                if (X86_TK_SIGNED(kind)) /* AVX2 Q8_0 / IQ4_NL: signed x signed via the sign trick */
                     i = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(U, Y[c]), one16);
+                else
+                    i = X86_FN(bus)(NOFF[c], U, Y[c]);
                 acc[r][c] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(i), DX), DY[c], acc[r][c]);
+                if (is1) acc[r][c] = _mm256_fmadd_ps(M8, SY[c], acc[r][c]);
             }
         }
     }
@@ -93,6 +146,10 @@ static inline __attribute__((always_inline)) void X86_FN(tile32)(const int kind,
 
 X86_TILE_DRIVER(X86_FN(tile_q4_0), X86_TK_Q4_0)
 X86_TILE_DRIVER(X86_FN(tile_q8_0), X86_TK_Q8_0)
+X86_TILE_DRIVER(X86_FN(tile_q5_0), X86_TK_Q5_0)
+X86_TILE_DRIVER(X86_FN(tile_iq4_nl), X86_TK_IQ4_NL)
+X86_TILE_DRIVER(X86_FN(tile_q4_1), X86_TK_Q4_1)
+X86_TILE_DRIVER(X86_FN(tile_q5_1), X86_TK_Q5_1)
 
 /* ------------------------------------------------------------ K-quants */
 
@@ -244,4 +301,8 @@ static void X86_FN(fill_tiles)(cllm_kernels *k) {
     }
     k->type[CLLM_TYPE_Q4_0].vec_dot_tile = X86_FN(tile_q4_0);
     k->type[CLLM_TYPE_Q8_0].vec_dot_tile = X86_FN(tile_q8_0);
+    k->type[CLLM_TYPE_Q5_0].vec_dot_tile = X86_FN(tile_q5_0);
+    k->type[CLLM_TYPE_IQ4_NL].vec_dot_tile = X86_FN(tile_iq4_nl);
+    k->type[CLLM_TYPE_Q4_1].vec_dot_tile = X86_FN(tile_q4_1);
+    k->type[CLLM_TYPE_Q5_1].vec_dot_tile = X86_FN(tile_q5_1);
 }
