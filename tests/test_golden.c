@@ -11,6 +11,7 @@
  * Set CLLM_CPU=scalar to run it all on the reference kernels
  * (test_golden_scalar.sh does). CLLM_GOLDEN_FILTER=substr limits the cases. */
 #include "cllm.h"
+#include "cpu/kernels.h"
 #include "testutil.h"
 
 #include <jansson.h>
@@ -230,6 +231,10 @@ static void greedy_case(json_t *e) {
 
 int main(void) {
     test_require_shared("golden logits/greedy");
+    const char *force = getenv("CLLM_CPU");
+    printf("kernels: %s\n", cllm_kernels_get()->name);
+    if (force && *force) CHECK(!strcmp(cllm_kernels_get()->name, force), "CLLM_CPU=%s gave %s", force,
+                               cllm_kernels_get()->name);
     const char *th = getenv("CLLM_TEST_THREADS");
     if (th && atoi(th) > 0) g_threads = atoi(th);
     json_error_t jerr;
