@@ -103,7 +103,7 @@ int cllm_cmd_run(int argc, char **argv) {
     cllm_sampler_params sp = cllm_sampler_default_params();
     sp.temp = (float)temp;
     sp.seed = seed >= 0 ? (uint64_t)seed : CLLM_SEED_RANDOM;
-    cllm_vocab_view vv = {nv, piece_cb, eog_cb, (void *)vocab};
+    cllm_vocab_view vv = {nv, piece_cb, eog_cb, (void *)vocab, NULL};
     if (cllm_sampler_init(&sp, vocab ? &vv : NULL, &smp) != CLLM_OK) {
         fprintf(stderr, "error: %s\n", cllm_last_error());
         goto done;
