@@ -293,7 +293,8 @@ int32_t cllm_vocab_nl(const cllm_vocab *v);    /* the token of "\n" */
 int32_t cllm_vocab_fim_pre(const cllm_vocab *v);
 int32_t cllm_vocab_fim_suf(const cllm_vocab *v);
 int32_t cllm_vocab_fim_mid(const cllm_vocab *v);
-/* Whether cllm_tokenize(add_special=true) adds BOS / EOS (WPM: CLS and SEP). */
+/* Whether cllm_tokenize(add_special=true) adds BOS / EOS. WPM vocabs: BOS is
+ * CLS and always added; they end with SEP (cllm_vocab_sep), not EOS. */
 bool cllm_vocab_add_bos(const cllm_vocab *v);
 bool cllm_vocab_add_eos(const cllm_vocab *v);
 
