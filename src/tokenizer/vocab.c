@@ -529,7 +529,9 @@ static int32_t gguf_id(const cllm_gguf *g, const char *key) {
         CLLM_LOGW("vocab: %s is not an integer; ignored", key);
         return -2;
     }
-    if (x < 0) return -1;
+    /* Converters write "no such token" as -1, which a uint32 key stores as
+     * 0xFFFFFFFF: both mean absent, not an out-of-range id. */
+    if (x < 0 || x == (int64_t)UINT32_MAX) return -1;
     return x > INT32_MAX ? INT32_MAX : (int32_t)x;
 }
 
