@@ -293,7 +293,8 @@ int32_t cllm_vocab_nl(const cllm_vocab *v);    /* the token of "\n" */
 int32_t cllm_vocab_fim_pre(const cllm_vocab *v);
 int32_t cllm_vocab_fim_suf(const cllm_vocab *v);
 int32_t cllm_vocab_fim_mid(const cllm_vocab *v);
-/* Whether cllm_tokenize(add_special=true) adds BOS / EOS (WPM: CLS and SEP). */
+/* Whether cllm_tokenize(add_special=true) adds BOS / EOS. WPM vocabs: BOS is
+ * CLS and always added; they end with SEP (cllm_vocab_sep), not EOS. */
 bool cllm_vocab_add_bos(const cllm_vocab *v);
 bool cllm_vocab_add_eos(const cllm_vocab *v);
 
@@ -313,15 +314,17 @@ int32_t     cllm_vocab_find(const cllm_vocab *v, const char *text, size_t len);
  * token (<|im_start|>, <s>, ...) becomes that token; otherwise it is plain
  * text. User-defined tokens are always matched first. Returns the number of
  * tokens; when it is > n_max only the first n_max were written, and the call
- * can be repeated with a bigger buffer. Negative (-CLLM_ERR_INVALID_ARG,
- * -CLLM_ERR_NOMEM) only on bad arguments or allocation failure. */
+ * can be repeated with a bigger buffer (out may be NULL when n_max is 0).
+ * Negative (-CLLM_ERR_INVALID_ARG, -CLLM_ERR_NOMEM) only on bad arguments
+ * (NULL vocab, len > 1 GiB) or allocation failure. */
 int32_t cllm_tokenize(const cllm_vocab *v, const char *text, size_t len, int32_t *out, int32_t n_max,
                       bool add_special, bool parse_special);
 
 /* The bytes of one token (not NUL-terminated): SPM U+2581 becomes a space,
  * byte tokens become their byte, BPE byte-level characters become bytes.
  * Control/unknown tokens give "" unless special. Returns the byte count, or
- * -(needed) when len is too small. A piece may end inside a UTF-8 sequence. */
+ * -(needed) when len is too small (buf may be NULL when len is 0); 0 for an
+ * id out of range. A piece may end inside a UTF-8 sequence. */
 int32_t cllm_token_to_piece(const cllm_vocab *v, int32_t id, char *buf, int32_t len, bool special);
 
 /* Text of a whole token sequence, not NUL-terminated. The leading space the
