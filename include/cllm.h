@@ -461,6 +461,8 @@ typedef struct cllm_chat_result {
  * "tool_use" variant, that variant is used. A template's raise_exception()
  * fails with CLLM_ERR_INVALID_ARG and its message. */
 cllm_status cllm_chat_apply(cllm_chat *c, const char *request_json, cllm_chat_result *out);
+/* cllm_chat_apply may be called from several threads on one handle; the
+ * failure message is then best read with cllm_last_error() (per thread). */
 void        cllm_chat_result_clear(cllm_chat_result *r);
 
 /* -------------------------------------------------------------- sampling */
