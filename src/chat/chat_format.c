@@ -305,7 +305,13 @@ cllm_status cllm_chat_apply(cllm_chat *c, const char *request_json, cllm_chat_re
     if (!c || !request_json || !out) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "chat apply: NULL argument");
     json_error_t je;
     json_t *rq = json_loads(request_json, 0, &je);
-    if (!rq) return cllm_err_set(&c->err, CLLM_ERR_INVALID_ARG, "chat: bad request JSON at line %d column %d: %s", je.line, je.column, je.text);
+    if (!rq) {
+        pthread_mutex_lock(&c->lock);
+        cllm_status st = cllm_err_set(&c->err, CLLM_ERR_INVALID_ARG, "chat: bad request JSON at line %d column %d: %s",
+                                      je.line, je.column, je.text);
+        pthread_mutex_unlock(&c->lock);
+        return st;
+    }
     cllm_status st = cllm_chat_apply_json(c, rq, out);
     json_decref(rq);
     return st;
