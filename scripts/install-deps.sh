@@ -5,6 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libpcre2-dev libutf8proc-dev
       python3 python3-numpy curl)
+# server tests: the openai/@anthropic-ai/sdk npm clients and the web page in Chromium
+pkgs+=(nodejs npm chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

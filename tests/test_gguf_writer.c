@@ -142,6 +142,51 @@ static bool skip_tokenizer(const char *key, void *user) {
     return !strncmp(key, "tokenizer.", 10);
 }
 
+static int g_fill_calls;
+static cllm_status fill_pattern(void *user, int64_t index, void *dst, uint64_t nbytes) {
+    g_fill_calls++;
+    for (uint64_t i = 0; i < nbytes; i++) ((uint8_t *)dst)[i] = (uint8_t)(i * 3 + (uint64_t)index + *(int *)user);
+    return CLLM_OK;
+}
+static cllm_status fill_fail(void *user, int64_t index, void *dst, uint64_t nbytes) {
+    (void)user, (void)index, (void)dst, (void)nbytes;
+    return CLLM_ERR_CANCELLED;
+}
+
+/* Tensors produced at write time by a fill function. */
+static void fill_fn(void) {
+    cllm_gguf_writer *w = NULL;
+    int base = 5;
+    CHECK(cllm_gguf_writer_init(&w) == CLLM_OK, "init");
+    CHECK(cllm_gguf_writer_add_tensor(w, "a", CLLM_TYPE_F32, 1, (int64_t[]){3}, NULL) == CLLM_OK, "a");
+    CHECK(cllm_gguf_writer_add_tensor_fn(w, "b", CLLM_TYPE_Q4_0, 2, (int64_t[]){64, 3}, fill_pattern, &base) == CLLM_OK,
+          "b");
+    CHECK(cllm_gguf_writer_add_tensor_fn(w, "c", CLLM_TYPE_F16, 1, (int64_t[]){8}, NULL, NULL) == CLLM_ERR_INVALID_ARG,
+          "NULL fill");
+    CHECK(cllm_gguf_writer_write(w, g_tmp) == CLLM_OK, "write: %s", cllm_gguf_writer_last_error(w));
+    CHECK(g_fill_calls == 1, "fill called %d times", g_fill_calls);
+    cllm_gguf *g = NULL;
+    CHECK(cllm_gguf_open(g_tmp, &g) == CLLM_OK, "read: %s", cllm_last_error());
+    const cllm_tensor_info *t = g ? cllm_gguf_tensor(g, 1) : NULL;
+    bool same = t && t->nbytes == 6 * 18 && t->offset == 32;
+    for (uint64_t i = 0; same && i < t->nbytes; i++) same = ((const uint8_t *)t->data)[i] == (uint8_t)(i * 3 + 1 + 5);
+    CHECK(same, "filled bytes");
+    cllm_gguf_free(g);
+    /* A failing fill aborts the write with its status and leaves no file. */
+    unlink(g_tmp);
+    CHECK(cllm_gguf_writer_add_tensor_fn(w, "d", CLLM_TYPE_F32, 1, (int64_t[]){2}, fill_fail, NULL) == CLLM_OK, "d");
+    CHECK(cllm_gguf_writer_write(w, g_tmp) == CLLM_ERR_CANCELLED &&
+              strstr(cllm_gguf_writer_last_error(w), "tensor 'd': fill failed"),
+          "failing fill: %s", cllm_gguf_writer_last_error(w));
+    char tmp2[4200];
+    snprintf(tmp2, sizeof tmp2, "%s.tmp", g_tmp);
+    CHECK(access(g_tmp, F_OK) != 0 && access(tmp2, F_OK) != 0, "no file left behind");
+    void *mem = NULL;
+    size_t n = 0;
+    CHECK(cllm_gguf_writer_write_memory(w, &mem, &n) == CLLM_ERR_CANCELLED && mem == NULL, "memory: failing fill");
+    cllm_gguf_writer_free(w);
+}
+
 static void unit(void) {
     cllm_gguf_writer *w = NULL;
     CHECK(cllm_gguf_writer_init(&w) == CLLM_OK, "init");
@@ -291,6 +336,7 @@ int main(void) {
     const char *td = getenv("TMPDIR");
     snprintf(g_tmp, sizeof g_tmp, "%s/cllm_test_gguf_writer_%d.gguf", td && *td ? td : "/tmp", (int)getpid());
     unit();
+    fill_fn();
     if (test_shared_dir()) {
         int n = roundtrip_dir("models/real") + roundtrip_dir("models/synthetic") + roundtrip_dir("vocab");
         CHECK(n >= 42, "only %d files round-tripped", n);

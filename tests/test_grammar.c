@@ -75,7 +75,7 @@ static bool toy_eog(void *user, int32_t id) {
     (void)user;
     return id == 0;
 }
-static const cllm_vocab_view k_toy = {N_TOY, toy_piece, toy_eog, NULL};
+static const cllm_vocab_view k_toy = {.n_vocab = N_TOY, .piece = toy_piece, .is_eog = toy_eog};
 
 /* Compare cllm_grammar_apply/_token_ok with accepting each token on a fresh
  * grammar after the same prefix. */
@@ -167,6 +167,26 @@ int main(void) {
     check_error("root ::= \"a\" )", "line 1, column 14", "unexpected ')'");
     check_error("\n\n  root ::= [abc", "line 3, column 12", "unterminated character class");
 
+    /* ---------- long rule chains: work, or fail cleanly (no stack overflow) ---------- */
+    for (int n = 1500; n <= 100000; n += 98500) {
+        size_t cap = (size_t)n * 32 + 64, len = 0;
+        char *gb = malloc(cap);
+        len += (size_t)snprintf(gb + len, cap - len, "root ::= r0\n");
+        for (int i = 0; i < n; i++) len += (size_t)snprintf(gb + len, cap - len, "r%d ::= r%d\n", i, i + 1);
+        snprintf(gb + len, cap - len, "r%d ::= \"x\"\n", n);
+        cllm_grammar *g = NULL;
+        cllm_status st = cllm_grammar_init(gb, NULL, NULL, &g);
+        if (n == 1500) {
+            CHECK(st == CLLM_OK, "1500-rule chain: %s", cllm_last_error());
+            CHECK(g && run_text(g, "x", 0), "1500-rule chain matches");
+        } else {
+            CHECK(st == CLLM_ERR_FORMAT && strstr(cllm_last_error(), "deep"), "100000-rule chain: %s",
+                  cllm_last_error());
+        }
+        cllm_grammar_free(g);
+        free(gb);
+    }
+
     /* ---------- token references ---------- */
     {
         cllm_grammar *g = NULL;
@@ -213,10 +233,14 @@ int main(void) {
         const char *good[] = {"{}", "{\"a\": 1}", "{\"a\":[1, 2,{\"b\":null}],\"c\":\"x\\\"y\\u00e9\"}",
                               "{\"k\": -0.5e12}", "{\"a\": true, \"b\": false}",
                               "{ \"nested\": {\"x\": [ ]}}", "{\"h\\u00e9\": \"h\xc3\xa9llo \xe6\x97\xa5\"}",
-                              "{\n  \"a\": 1\n}", "{\"n\": 0.25}", NULL};
+                              "{\n  \"a\": 1\n}", "{\"n\": 0.25}",
+                              "{\"max\": \"\xf4\x8f\xbf\xbf\xef\xbf\xbd\"}", NULL};
         const char *bad[] = {"[1]", "{\"a\":}", "{\"a\" 1}", "{a:1}", "{\"a\":01}", "{\"a\":\"\\x\"}",
                              "{\"a\":1,}", "{\"a\":\"line\nbreak\"}", "{\"a\":1}}", "{", "{\"a\":tru}",
-                             "{\"a\":\"\xe6\x97\"}", NULL};
+                             "{\"a\":\"\xe6\x97\"}",
+                             /* invalid UTF-8: bad lead, overlong, surrogate, > U+10FFFF, stray continuation */
+                             "{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xe0\x80\x80\"}",
+                             "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x80\"}", NULL};
         check_set("json.gbnf", text[5], good, bad);
     }
     if (text[0]) {

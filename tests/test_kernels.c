@@ -6,6 +6,7 @@
 #include "cpu/kernels.h"
 #include "cpu/kernels_impl.h"
 #include "quant/blocks.h"
+#include "quant/quants.h"
 #include "tensor/types.h"
 #include "testutil.h"
 
@@ -22,6 +23,19 @@ static void test_detect_dispatch(void) {
     CHECK(cllm_kernels_get() == k, "choice is stable");
     const cllm_kernels *sc = cllm_kernels_scalar();
     CHECK(sc && strcmp(sc->name, "scalar") == 0, "scalar table");
+    /* CLLM_CPU forces a table when the CPU supports it (ctest runs this test
+     * once per ISA name); otherwise the automatic choice stands. */
+    const char *want = getenv("CLLM_CPU");
+    if (want && *want) {
+        const cllm_kernels *forced = strcmp(want, "scalar") == 0    ? cllm_kernels_scalar()
+                                     : strcmp(want, "avx2") == 0    ? cllm_kernels_avx2()
+                                     : strcmp(want, "avx512") == 0  ? cllm_kernels_avx512()
+                                     : strcmp(want, "avx512z") == 0 ? cllm_kernels_avx512_zmm()
+                                     : strcmp(want, "neon") == 0    ? cllm_kernels_neon()
+                                                                    : NULL;
+        if (forced) CHECK(k == forced, "CLLM_CPU=%s chose %s", want, k->name);
+        else printf("CLLM_CPU=%s not available here: automatic choice %s\n", want, k->name);
+    }
     printf("cpu: avx2=%d fma=%d f16c=%d avx512f=%d bw=%d vl=%d vnni=%d bf16=%d avxvnni=%d "
            "neon=%d dotprod=%d cores=%d; chosen table: %s\n",
            f->avx2, f->fma, f->f16c, f->avx512f, f->avx512bw, f->avx512vl, f->avx512vnni,
@@ -124,7 +138,9 @@ static const cllm_type g_wtypes[] = {
 #define N_WTYPES ((int)(sizeof g_wtypes / sizeof g_wtypes[0]))
 
 /* Compare table k against the scalar reference: from_float bytewise for
- * every activation type, vec_dot within 1e-5 of B * sum|a| per type. */
+ * every activation type; vec_dot within 1e-5 * sum|w_i a_i| of the scalar
+ * result, and the scalar result within the same bound of the float64 dot of
+ * the dequantized operands (src/quant's dequantizers). */
 static void compare_table(const cllm_kernels *k) {
     const cllm_kernels *ref = cllm_kernels_scalar();
     const int64_t lens32[] = {32, 64, 256, 512, 4096};
@@ -152,42 +168,72 @@ static void compare_table(const cllm_kernels *k) {
                 xf[200] = -9.0f;
             }
             const uint64_t sz = cllm_type_row_size(at, n);
-            memset(a1, 0xAA, sz);
-            memset(a2, 0x55, sz);
-            ref->from_float[at](xf, a1, n);
-            k->from_float[at](xf, a2, n);
+            uint8_t *o1 = malloc(sz), *o2 = malloc(sz); /* exact size: ASan sees overruns */
+            float *xe = malloc((size_t)n * sizeof(float));
+            memcpy(xe, xf, (size_t)n * sizeof(float));
+            memset(o1, 0xAA, sz);
+            memset(o2, 0x55, sz);
+            ref->from_float[at](xe, o1, n);
+            k->from_float[at](xe, o2, n);
             runs++;
-            if (memcmp(a1, a2, sz) != 0) bad++;
+            if (memcmp(o1, o2, sz) != 0) bad++;
+            free(o1);
+            free(o2);
+            free(xe);
         }
         CHECK(bad == 0, "%s from_float %s: %d of %d rows differ from scalar", k->name, cllm_type_name(at), bad, runs);
         printf("  %-7s from_float %-6s %s (%d rows bytewise)\n", k->name, cllm_type_name(at), bad ? "DIFFERS" : "identical", runs);
     }
 
+    float *wd = malloc(MAXN * sizeof(float)), *ad = malloc(MAXN * sizeof(float));
     for (int ti = 0; ti < N_WTYPES; ti++) {
         const cllm_type t = g_wtypes[ti];
         const cllm_type at = ref->type[t].act_type;
         const bool k256 = cllm_type_get_traits(t)->blck_size == QK_K;
         const int64_t *lens = k256 ? lens256 : lens32;
         const int nlens = k256 ? 3 : 5;
-        double worst = 0.0;
-        int fails = 0, cases = 0;
+        double worst = 0.0, worst_ref = 0.0;
+        int fails = 0, fails_ref = 0, cases = 0;
         CHECK(k->type[t].vec_dot != NULL && k->type[t].act_type == at, "%s slot %s", k->name, cllm_type_name(t));
         for (int li = 0; li < nlens; li++) {
             const int64_t n = lens[li];
             for (int trial = 0; trial < TRIALS; trial++) {
-                const float bound = make_weights(t, w, n);
-                double asum = 0.0;
-                for (int64_t i = 0; i < n; i++) {
-                    xf[i] = rnd_normal() * (trial & 1 ? 0.3f : 4.0f);
-                    asum += fabs(xf[i]);
-                }
+                (void)make_weights(t, w, n);
+                for (int64_t i = 0; i < n; i++) xf[i] = rnd_normal() * (trial & 1 ? 0.3f : 4.0f);
                 ref->from_float[at](xf, a1, n);
+                /* float64 truth from the dequantized operands (src/quant) */
+                CHECK(cllm_quant_dequantize_row(t, w, wd, n) && cllm_quant_dequantize_row(at, a1, ad, n),
+                      "dequantize %s/%s", cllm_type_name(t), cllm_type_name(at));
+                double exact = 0.0, mag = 0.0, extra = 0.0;
+                for (int64_t i = 0; i < n; i++) {
+                    exact += (double)wd[i] * ad[i];
+                    mag += fabs((double)wd[i] * ad[i]);
+                }
+                /* Q4_1/Q5_1 use Q8_1's s = fp16(d * sum q) for the min term,
+                 * an approximation of m * sum(a) to fp16 precision. */
+                if (t == CLLM_TYPE_Q4_1 || t == CLLM_TYPE_Q5_1) {
+                    const cllm_block_q8_1 *yb = (const cllm_block_q8_1 *)a1;
+                    for (int64_t b = 0; b < n / 32; b++) {
+                        const cllm_fp16 m = t == CLLM_TYPE_Q4_1 ? ((const cllm_block_q4_1 *)w)[b].m
+                                                                : ((const cllm_block_q5_1 *)w)[b].m;
+                        extra += fabs(cllm_fp16_to_fp32(m) * cllm_fp16_to_fp32(yb[b].s)) * 1e-3;
+                    }
+                }
+                /* exact-size copies, so that ASan sees any read past a row */
+                const size_t wsz = cllm_type_row_size(t, n), asz = cllm_type_row_size(at, n);
+                uint8_t *we = malloc(wsz), *ae = malloc(asz);
+                memcpy(we, w, wsz);
+                memcpy(ae, a1, asz);
                 float s_ref = 0.0f, s_k = 0.0f;
-                ref->type[t].vec_dot(n, &s_ref, w, a1);
-                k->type[t].vec_dot(n, &s_k, w, a1);
-                const double tol = 1e-5 * bound * asum * 1.05 + 1e-30;
+                ref->type[t].vec_dot(n, &s_ref, we, ae);
+                k->type[t].vec_dot(n, &s_k, we, ae);
+                free(we);
+                free(ae);
+                const double tol = 1e-5 * mag + 1e-30;
                 const double err = fabs((double)s_ref - (double)s_k);
+                const double err_ref = fabs((double)s_ref - exact);
                 if (err / tol > worst) worst = err / tol;
+                if (err_ref / (tol + extra) > worst_ref) worst_ref = err_ref / (tol + extra);
                 cases++;
                 if (!(err <= tol)) {
                     fails++;
@@ -195,29 +241,103 @@ static void compare_table(const cllm_kernels *k) {
                         fprintf(stderr, "  %s %s n=%lld: scalar %.9g vs %.9g (err %.3g, tol %.3g)\n", k->name,
                                 cllm_type_name(t), (long long)n, s_ref, s_k, err, tol);
                 }
+                if (!(err_ref <= tol + extra)) {
+                    fails_ref++;
+                    if (fails_ref <= 3)
+                        fprintf(stderr, "  scalar %s n=%lld: %.9g vs float64 %.9g (err %.3g, tol %.3g)\n",
+                                cllm_type_name(t), (long long)n, s_ref, exact, err_ref, tol + extra);
+                }
             }
         }
         CHECK(fails == 0, "%s vec_dot %s: %d of %d cases out of tolerance", k->name, cllm_type_name(t), fails, cases);
-        printf("  %-7s vec_dot %-6s x %-5s %s: %d cases, worst err/tol %.3g\n", k->name, cllm_type_name(t),
-               cllm_type_name(at), fails ? "FAIL" : "ok", cases, worst);
+        CHECK(fails_ref == 0, "scalar vec_dot %s vs float64: %d of %d cases out of tolerance", cllm_type_name(t),
+              fails_ref, cases);
+        printf("  %-7s vec_dot %-6s x %-5s %s: %d cases, worst |%s-scalar|/tol %.3g, worst |scalar-float64|/tol %.3g\n",
+               k->name, cllm_type_name(t), cllm_type_name(at), fails || fails_ref ? "FAIL" : "ok", cases, k->name,
+               worst, worst_ref);
     }
+    free(wd);
+    free(ad);
     free(xf);
     free(w);
     free(a1);
     free(a2);
 }
 
+/* Tiles: cllm_cpu_vec_dot_tile (the slot's tile kernel or the vec_dot loop)
+ * against vec_dot per pair, for ragged tile shapes. */
+static void compare_tiles(const cllm_kernels *k) {
+    enum { NR = 9, NC = 7 };
+    const int nrs[] = {1, 3, 4, 5, 9}, ncs[] = {1, 2, 4, 5, 7};
+    for (int ti = 0; ti < N_WTYPES; ti++) {
+        const cllm_type t = g_wtypes[ti];
+        const cllm_type at = k->type[t].act_type;
+        const int64_t n = cllm_type_get_traits(t)->blck_size == QK_K ? 512 : 96;
+        const size_t ws = cllm_type_row_size(t, n), as = cllm_type_row_size(at, n);
+        uint8_t *w = malloc(ws * NR), *a = malloc(as * NC);
+        float *x = malloc(n * sizeof(float)), *wd = malloc(n * sizeof(float)), *ad = malloc(n * sizeof(float));
+        float s[NC * 16];
+        int bad = 0, cases = 0;
+        for (int r = 0; r < NR; r++) (void)make_weights(t, w + r * ws, n);
+        for (int c = 0; c < NC; c++) {
+            for (int64_t i = 0; i < n; i++) x[i] = rnd_normal() * 2.0f;
+            k->from_float[at](x, a + c * as, n);
+        }
+        for (size_t a1 = 0; a1 < sizeof nrs / sizeof nrs[0]; a1++)
+            for (size_t a2 = 0; a2 < sizeof ncs / sizeof ncs[0]; a2++) {
+                const int nr = nrs[a1], nc = ncs[a2];
+                const int64_t lds = 16;
+                for (int i = 0; i < NC * 16; i++) s[i] = -12345.0f;
+                cllm_cpu_vec_dot_tile(k, t, n, nr, nc, s, lds, w, ws, a, as);
+                for (int c = 0; c < NC; c++)
+                    for (int r = 0; r < 16; r++) {
+                        const float got = s[c * lds + r];
+                        if (c >= nc || r >= nr) {
+                            if (got != -12345.0f) bad++; /* wrote outside the tile */
+                            continue;
+                        }
+                        float ref = 0.0f;
+                        k->type[t].vec_dot(n, &ref, w + r * ws, a + c * as);
+                        cllm_quant_dequantize_row(t, w + r * ws, wd, n);
+                        cllm_quant_dequantize_row(at, a + c * as, ad, n);
+                        double mag = 0.0;
+                        for (int64_t i = 0; i < n; i++) mag += fabs((double)wd[i] * ad[i]);
+                        cases++;
+                        if (!(fabs((double)got - ref) <= 1e-5 * mag + 1e-30)) {
+                            if (bad < 3)
+                                fprintf(stderr, "  tile %s %s %dx%d [%d,%d]: %.9g vs vec_dot %.9g\n", k->name,
+                                        cllm_type_name(t), nr, nc, r, c, got, ref);
+                            bad++;
+                        }
+                    }
+            }
+        CHECK(bad == 0, "%s tile %s: %d of %d entries wrong", k->name, cllm_type_name(t), bad, cases);
+        if (k->type[t].vec_dot_tile)
+            printf("  %-7s tile    %-6s %s (%d entries, shapes 1..9 x 1..7)\n", k->name, cllm_type_name(t),
+                   bad ? "FAIL" : "ok", cases);
+        free(w);
+        free(a);
+        free(x);
+        free(wd);
+        free(ad);
+    }
+}
+
 int main(void) {
     test_detect_dispatch();
     test_scalar_basics();
-    const cllm_kernels *tables[] = {cllm_kernels_avx2(), cllm_kernels_avx512(), cllm_kernels_neon()};
-    const char *names[] = {"avx2", "avx512", "neon"};
-    for (int i = 0; i < 3; i++) {
+    const cllm_kernels *tables[] = {cllm_kernels_avx2(), cllm_kernels_avx512(), cllm_kernels_avx512_zmm(),
+                                    cllm_kernels_neon()};
+    const char *names[] = {"avx2", "avx512", "avx512z", "neon"};
+    compare_table(cllm_kernels_scalar()); /* validates the reference itself */
+    for (int i = 0; i < 4; i++) {
         if (!tables[i]) {
             printf("  %-7s not available on this CPU/build\n", names[i]);
             continue;
         }
         compare_table(tables[i]);
+        compare_tiles(tables[i]);
     }
+    compare_tiles(cllm_kernels_scalar());
     return test_finish();
 }

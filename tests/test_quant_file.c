@@ -31,6 +31,7 @@ int main(void) {
         CHECK(cllm_quant_parse_target(k_cases[c].target, &p.type, &p.ftype), "parse %s", k_cases[c].target);
         CHECK(p.ftype == k_cases[c].ftype, "%s: ftype %d", k_cases[c].target, p.ftype);
         p.n_threads = 3;
+        p.pure = true; /* the shared files come from llama-quantize --pure */
         cllm_quant_file_stats s;
         cllm_status st = cllm_quant_file(in, out, &p, &s);
         CHECK(st == CLLM_OK, "%s: %s", k_cases[c].target, cllm_last_error());
@@ -89,7 +90,7 @@ int main(void) {
     CHECK(st != CLLM_OK, "missing input fails");
     /* rows that K-quant blocks do not divide: stories260K has 64- and
      * 172-long rows; Q4_K falls back to Q5_0, then to F16 (llama.cpp's rules) */
-    cllm_quant_file_params pk = {.type = CLLM_TYPE_Q4_K, .ftype = -1, .n_threads = 2};
+    cllm_quant_file_params pk = {.type = CLLM_TYPE_Q4_K, .ftype = -1, .n_threads = 2, .pure = true};
     st = cllm_quant_file(test_shared_path("models/real/stories260K.gguf"), out, &pk, NULL);
     CHECK(st == CLLM_OK, "stories260K q4_K: %s", cllm_last_error());
     cllm_gguf *g = NULL;

@@ -40,7 +40,7 @@ expect_rc 1 "bad GGUF input" "$BIN" quantize "$SHARED/models/bad/tinyllamas-stor
 
 for t in q8_0 q4_0; do
     ref="$SYN/llama-$t.gguf"
-    if ! "$BIN" quantize "$SYN/llama-f32.gguf" "$tmp/$t.gguf" "$t" -t 2 2>"$tmp/$t.log"; then
+    if ! "$BIN" quantize "$SYN/llama-f32.gguf" "$tmp/$t.gguf" "$t" --pure -t 2 2>"$tmp/$t.log"; then
         bad "quantize to $t failed: $(tail -n 3 "$tmp/$t.log")"
         continue
     fi

@@ -7,7 +7,6 @@
  * Exit status: 0 ok, 1 failure (bad file, I/O), 2 usage error. */
 #include "commands.h"
 #include "cllm.h"
-#include "core/fp16.h"
 #include "gguf/gguf_internal.h"
 #include "quant/quants.h"
 #include "tensor/types.h"
@@ -150,6 +149,20 @@ static int info_text(const char *path, const cllm_gguf *g, bool full) {
            tot_b);
     if (tot_el) printf(", %.2f bits per weight", (double)tot_b * 8.0 / (double)tot_el);
     putchar('\n');
+    /* Per type: tensor count and share of the parameters. */
+    if (nt) {
+        printf("types:");
+        for (int ty = 0; ty < CLLM_TYPE_COUNT; ty++) {
+            int64_t cnt = 0;
+            uint64_t el = 0;
+            for (int64_t i = 0; i < nt; i++) {
+                const cllm_tensor_info *t = cllm_gguf_tensor(g, i);
+                if ((int)t->type == ty) { cnt++; el += n_elements(t); }
+            }
+            if (cnt) printf(" %s %" PRId64 " (%.1f%%)", cllm_type_name((cllm_type)ty), cnt, 100.0 * (double)el / (double)tot_el);
+        }
+        putchar('\n');
+    }
     return 0;
 }
 
@@ -277,23 +290,6 @@ static int info_json(const char *path, const cllm_gguf *g, bool full) {
     return rc;
 }
 
-/* Row conversion. TODO(quant): until src/quant's dequantizers are merged,
- * only the plain float types convert here; then this calls
- * cllm_quant_dequantize_row for every type. */
-static bool dequant_row(cllm_type t, const void *src, float *dst, int64_t n) {
-    const unsigned char *p = src;
-    switch (t) {
-    case CLLM_TYPE_F32: memcpy(dst, p, (size_t)n * 4); return true;
-    case CLLM_TYPE_F16:
-        for (int64_t i = 0; i < n; i++) { cllm_fp16 h; memcpy(&h, p + 2 * i, 2); dst[i] = cllm_fp16_to_fp32(h); }
-        return true;
-    case CLLM_TYPE_BF16:
-        for (int64_t i = 0; i < n; i++) { cllm_bf16 h; memcpy(&h, p + 2 * i, 2); dst[i] = cllm_bf16_to_fp32(h); }
-        return true;
-    default: return false;
-    }
-}
-
 /* ------------------------------------------------------------ subcommands */
 static int cmd_info(int argc, char **argv) {
     const char *path = NULL;
@@ -328,6 +324,19 @@ static int cmd_validate(int argc, char **argv) {
     }
     printf("%s: valid (GGUF v%" PRIu32 ", %" PRId64 " keys, %" PRId64 " tensors)\n", argv[0], cllm_gguf_version(g),
            cllm_gguf_n_kv(g), cllm_gguf_n_tensors(g));
+    /* Not a defect for cllm, but llama.cpp requires each tensor to start at the
+     * running padded size of the ones before it. */
+    uint64_t off = 0, a = cllm_gguf_alignment(g);
+    for (int64_t i = 0; i < cllm_gguf_n_tensors(g); i++) {
+        const cllm_tensor_info *t = cllm_gguf_tensor(g, i);
+        if (t->offset != off) {
+            printf("note: tensor '%s' has offset %" PRIu64 ", llama.cpp expects %" PRIu64
+                   " (tensors not packed in file order; llama.cpp would refuse this file)\n",
+                   t->name, t->offset, off);
+            break;
+        }
+        off += (t->nbytes + a - 1) / a * a;
+    }
     cllm_gguf_free(g);
     return 0;
 }
@@ -368,7 +377,7 @@ static int cmd_tensor(int argc, char **argv) {
     }
     for (uint64_t r = 0; rc == 0 && r < nrows; r++) {
         const uint8_t *src = (const uint8_t *)t->data + r * row_bytes;
-        if (!dequant_row(t->type, src, row, t->ne[0])) {
+        if (!cllm_quant_dequantize_row(t->type, src, row, t->ne[0])) {
             fprintf(stderr, "cllm gguf tensor: cannot convert type %s to float\n", cllm_type_name(t->type));
             rc = 1;
         } else if (fwrite(row, sizeof *row, (size_t)t->ne[0], f) != (size_t)t->ne[0]) {

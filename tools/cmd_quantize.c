@@ -1,7 +1,8 @@
-/* cmd_quantize.c: `cllm quantize IN.gguf OUT.gguf TYPE [-t N]
- * [--allow-requantize]`: convert every quantizable 2-D weight of a GGUF model
- * to TYPE (like llama-quantize --pure, without an importance matrix), with a
- * progress line per tensor on stderr. */
+/* cmd_quantize.c: `cllm quantize IN.gguf OUT.gguf TYPE [--pure] [-t N]
+ * [--allow-requantize]`: quantize the weights of a GGUF model to TYPE with
+ * llama-quantize's per-tensor mix for that file type (or one type for all
+ * with --pure), without an importance matrix, with a progress line per
+ * tensor on stderr. */
 #include "commands.h"
 #include "cllm.h"
 #include "quant/quantize_file.h"
@@ -14,12 +15,15 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: cllm quantize IN.gguf OUT.gguf TYPE [-t N] [--allow-requantize]\n"
+            "usage: cllm quantize IN.gguf OUT.gguf TYPE [--pure] [-t N] [--allow-requantize]\n"
             "\n"
-            "TYPE: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_K q3_K q4_K q5_K q6_K iq4_nl iq4_xs,\n"
-            "      or a llama.cpp file-type name (Q3_K_S/M/L, Q4_K_S/M, Q5_K_S/M), which sets\n"
-            "      general.file_type accordingly; every quantized weight gets the one type\n"
-            "      (llama-quantize --pure). Norms and other 1-D tensors are copied unchanged.\n"
+            "TYPE: a llama.cpp file type: Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M Q6_K\n"
+            "      Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL IQ4_XS F16 BF16 F32 (case-insensitive; Q3_K,\n"
+            "      Q4_K, Q5_K mean Q3_K_S, Q4_K_S, Q5_K_S). Quantized types use llama-quantize's\n"
+            "      per-tensor mix: output.weight (or a tied token_embd) Q6_K, some attn_v /\n"
+            "      ffn_down / attn_output layers at a higher type depending on the mix.\n"
+            "      Norms and other 1-D tensors are copied unchanged.\n"
+            "--pure              every quantized weight gets the one base type\n"
             "-t N                threads (default: online CPUs)\n"
             "--allow-requantize  accept an input whose weights are already quantized\n");
 }
@@ -41,7 +45,7 @@ int cllm_cmd_quantize(int argc, char **argv) {
     const char *pos[3] = {0};
     int npos = 0;
     long n_threads = sysconf(_SC_NPROCESSORS_ONLN);
-    bool allow_requantize = false;
+    bool allow_requantize = false, pure = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -56,6 +60,8 @@ int cllm_cmd_quantize(int argc, char **argv) {
             }
         } else if (!strcmp(a, "--allow-requantize")) {
             allow_requantize = true;
+        } else if (!strcmp(a, "--pure")) {
+            pure = true;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "cllm quantize: unknown option '%s'\n", a);
             usage(stderr);
@@ -80,9 +86,10 @@ int cllm_cmd_quantize(int argc, char **argv) {
     }
     p.n_threads = n_threads < 1 ? 1 : (int)n_threads;
     p.allow_requantize = allow_requantize;
+    p.pure = pure;
     p.progress = on_progress;
-    fprintf(stderr, "cllm quantize: %s -> %s as %s (file type %d), %d thread%s\n", pos[0], pos[1],
-            cllm_type_name(p.type), p.ftype, p.n_threads, p.n_threads == 1 ? "" : "s");
+    fprintf(stderr, "cllm quantize: %s -> %s as %s%s (file type %d), %d thread%s\n", pos[0], pos[1],
+            cllm_type_name(p.type), pure ? " (pure)" : "", p.ftype, p.n_threads, p.n_threads == 1 ? "" : "s");
     cllm_quant_file_stats s;
     cllm_status st = cllm_quant_file(pos[0], pos[1], &p, &s);
     if (st != CLLM_OK) {

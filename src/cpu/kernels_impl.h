@@ -9,10 +9,7 @@
 #include "quant/blocks.h"
 
 #include <stdint.h>
-
-/* The 16 levels of IQ4_NL / IQ4_XS (same values as cllm_kvalues_iq4nl; a
- * private copy so that SIMD code can load it as a vector constant). */
-extern const int8_t cllm_cpu_kvalues_iq4nl[16];
+#include <string.h>
 
 /* ---- scalar reference vec_dot (ggml's *_generic math) ---- */
 void cllm_cpu_dot_f32_ref(int64_t n, float *s, const void *w, const void *a);
@@ -47,6 +44,22 @@ static inline void cllm_cpu_unpack_k4_scales(const uint8_t q[12], uint8_t sc[8],
     }
 }
 
+/* The same unpacking on 32-bit words, without a trip through memory (SIMD
+ * code loads the results from registers): *sc8 gets the 8 scales as bytes
+ * 0..7, *mn8 the 8 mins. */
+static inline void cllm_cpu_unpack_k4_scales64(const uint8_t q[12], uint64_t *sc8, uint64_t *mn8) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, q, 4);
+    memcpy(&u1, q + 4, 4);
+    memcpy(&u2, q + 8, 4);
+    const uint32_t sc_lo = u0 & 0x3f3f3f3fu;
+    const uint32_t mn_lo = u1 & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u2 & 0x0f0f0f0fu) | (((u0 >> 6) & 0x03030303u) << 4);
+    const uint32_t mn_hi = ((u2 >> 4) & 0x0f0f0f0fu) | (((u1 >> 6) & 0x03030303u) << 4);
+    *sc8 = (uint64_t)sc_lo | ((uint64_t)sc_hi << 32);
+    *mn8 = (uint64_t)mn_lo | ((uint64_t)mn_hi << 32);
+}
+
 /* Unpack the 12-byte scale field of Q3_K into 16 signed scales (6-bit, -32
  * offset already applied), one per 16 elements. */
 static inline void cllm_cpu_unpack_q3k_scales(const uint8_t q[12], int8_t sc[16]) {
@@ -55,6 +68,20 @@ static inline void cllm_cpu_unpack_q3k_scales(const uint8_t q[12], int8_t sc[16]
         const int hi = (q[8 + (j & 3)] >> (2 * (j >> 2))) & 3;
         sc[j] = (int8_t)((lo | (hi << 4)) - 32);
     }
+}
+
+/* The Q3_K unpacking on 64/32-bit words (the 16 bytes of lo8 then hi8 are the
+ * scales before the -32 offset), for SIMD code that wants them in registers. */
+static inline void cllm_cpu_unpack_q3k_scales128(const uint8_t q[12], uint64_t *lo8, uint64_t *hi8) {
+    uint64_t a;
+    uint32_t h;
+    memcpy(&a, q, 8);
+    memcpy(&h, q + 8, 4);
+    const uint64_t m4 = 0x0f0f0f0f0f0f0f0fULL, m2 = 0x0303030303030303ULL;
+    const uint64_t h01 = (uint64_t)h | ((uint64_t)(h >> 2) << 32);          /* scales 0..7 */
+    const uint64_t h23 = (uint64_t)(h >> 4) | ((uint64_t)(h >> 6) << 32);   /* scales 8..15 */
+    *lo8 = (a & m4) | ((h01 & m2) << 4);
+    *hi8 = ((a >> 4) & m4) | ((h23 & m2) << 4);
 }
 
 /* Table helpers: dst becomes a copy of the scalar table named name. */

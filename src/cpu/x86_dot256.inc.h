@@ -54,11 +54,21 @@ static inline float X86_FN(hsum_ps)(__m256 v) {
 
 static inline float X86_FN(h2f)(cllm_fp16 h) { return _cvtsh_ss(h); }
 
-/* 16 packed nibble bytes -> 32 bytes: low nibbles first, then high. */
+/* d_x * d_y broadcast, for 32-blocks whose fp16 d is their first field: the
+ * 8-byte loads stay inside the blocks (>= 18 bytes) and let vcvtph2ps read
+ * memory directly. */
+static inline __m256 X86_FN(dd)(const void *xblk, const void *yblk) {
+    const __m128 a = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)xblk));
+    const __m128 b = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)yblk));
+    return _mm256_broadcastss_ps(_mm_mul_ss(a, b));
+}
+
+/* 16 packed nibble bytes -> 32 bytes: low nibbles first, then high. The
+ * broadcast load and the 64-bit variable shift keep this off the shuffle
+ * port. */
 static inline __m256i X86_FN(nibbles)(const uint8_t *p) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)p);
-    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_set_epi64x(4, 4, 0, 0)), _mm256_set1_epi8(0x0F));
 }
 
 /* The 32 fifth bits of a Q5 block as bytes 0x10 (set) or 0x00. */
@@ -90,16 +100,16 @@ static void X86_FN(dot_q4_0)(int64_t n, float *s, const void *w, const void *a) 
         __m256i i1 = X86_FN(bus)(z, X86_FN(nibbles)(x[b + 1].qs), y1);
         i0 = _mm256_sub_epi32(i0, X86_FN(bus)(z, k8, y0));
         i1 = _mm256_sub_epi32(i1, X86_FN(bus)(z, k8, y1));
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1),
-                               _mm256_set1_ps(X86_FN(h2f)(x[b + 1].d) * X86_FN(h2f)(y[b + 1].d)), acc1);
+                               X86_FN(dd)(&x[b + 1], &y[b + 1]), acc1);
     }
     for (; b < nb; b++) {
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i z = _mm256_setzero_si256();
         __m256i i0 = X86_FN(bus)(z, X86_FN(nibbles)(x[b].qs), y0);
         i0 = _mm256_sub_epi32(i0, X86_FN(bus)(z, k8, y0));
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc0);
     }
     *s = X86_FN(hsum_ps)(_mm256_add_ps(acc0, acc1));
 }
@@ -113,7 +123,7 @@ static void X86_FN(dot_q4_1)(int64_t n, float *s, const void *w, const void *a) 
     for (int64_t b = 0; b < nb; b++) {
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i i0 = X86_FN(bus)(_mm256_setzero_si256(), X86_FN(nibbles)(x[b].qs), y0);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc);
         summs += X86_FN(h2f)(x[b].m) * X86_FN(h2f)(y[b].s);
     }
     *s = X86_FN(hsum_ps)(acc) + summs;
@@ -130,7 +140,7 @@ static void X86_FN(dot_q5_0)(int64_t n, float *s, const void *w, const void *a) 
         const __m256i u = _mm256_or_si256(X86_FN(nibbles)(x[b].qs), X86_FN(q5_high)(x[b].qh));
         const __m256i z = _mm256_setzero_si256();
         const __m256i i0 = _mm256_sub_epi32(X86_FN(bus)(z, u, y0), X86_FN(bus)(z, k16, y0));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc);
     }
     *s = X86_FN(hsum_ps)(acc);
 }
@@ -145,7 +155,7 @@ static void X86_FN(dot_q5_1)(int64_t n, float *s, const void *w, const void *a) 
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i u = _mm256_or_si256(X86_FN(nibbles)(x[b].qs), X86_FN(q5_high)(x[b].qh));
         const __m256i i0 = X86_FN(bus)(_mm256_setzero_si256(), u, y0);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc);
         summs += X86_FN(h2f)(x[b].m) * X86_FN(h2f)(y[b].s);
     }
     *s = X86_FN(hsum_ps)(acc) + summs;
@@ -165,21 +175,21 @@ static void X86_FN(dot_q8_0)(int64_t n, float *s, const void *w, const void *a) 
         const __m256i y1 = _mm256_loadu_si256((const __m256i *)y[b + 1].qs);
         const __m256i i0 = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(w0, y0), one);
         const __m256i i1 = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(w1, y1), one);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1),
-                               _mm256_set1_ps(X86_FN(h2f)(x[b + 1].d) * X86_FN(h2f)(y[b + 1].d)), acc1);
+                               X86_FN(dd)(&x[b + 1], &y[b + 1]), acc1);
     }
     for (; b < nb; b++) {
         const __m256i w0 = _mm256_loadu_si256((const __m256i *)x[b].qs);
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i i0 = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(w0, y0), one);
-        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc0);
+        acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc0);
     }
     *s = X86_FN(hsum_ps)(_mm256_add_ps(acc0, acc1));
 }
 
 static inline __m256i X86_FN(iq4_lookup32)(const uint8_t *qs) {
-    const __m128i kv = _mm_loadu_si128((const __m128i *)cllm_cpu_kvalues_iq4nl);
+    const __m128i kv = _mm_loadu_si128((const __m128i *)cllm_kvalues_iq4nl);
     const __m128i q = _mm_loadu_si128((const __m128i *)qs);
     const __m128i m = _mm_set1_epi8(0x0F);
     const __m128i lo = _mm_shuffle_epi8(kv, _mm_and_si128(q, m));
@@ -197,18 +207,19 @@ static void X86_FN(dot_iq4_nl)(int64_t n, float *s, const void *w, const void *a
         const __m256i w0 = X86_FN(iq4_lookup32)(x[b].qs);
         const __m256i y0 = _mm256_loadu_si256((const __m256i *)y[b].qs);
         const __m256i i0 = X86_FN(wss)(_mm256_setzero_si256(), X86_FN(pairs_s8)(w0, y0), one);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_set1_ps(X86_FN(h2f)(x[b].d) * X86_FN(h2f)(y[b].d)), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), X86_FN(dd)(&x[b], &y[b]), acc);
     }
     *s = X86_FN(hsum_ps)(acc);
 }
 
 /* ---------------------------------------------------------- K-quants */
 
-/* Two int16 scales for the two 16-element halves of a 32-element chunk, as
- * the 16 int16 lanes that vpmaddubsw's output covers (lanes 0-7: elements
- * 0-15, lanes 8-15: elements 16-31). */
-static inline __m256i X86_FN(sc2)(int lo, int hi) {
-    return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
+/* From 16 int8 scales (one per 16 elements): [sc[g] x8 | sc[g+1] x8] as
+ * int16, the lanes of a 32-element chunk's vpmaddubsw output. */
+static inline __m256i X86_FN(sc_pair)(__m128i sc8, int g) {
+    const __m128i idx = _mm_set_epi64x((long long)(0x0101010101010101ULL * (uint64_t)(g + 1)),
+                                       (long long)(0x0101010101010101ULL * (uint64_t)g));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, idx));
 }
 
 /* sum over g of bsums[g] * sc16[g] as 8 int32 lanes. */
@@ -231,10 +242,10 @@ static void X86_FN(dot_q2_K)(int64_t n, float *s, const void *w, const void *a) 
     __m256 acc = _mm256_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *sc = x[b].scales;
-        const __m128i scv = _mm_loadu_si128((const __m128i *)sc);
+        const __m128i scv = _mm_loadu_si128((const __m128i *)x[b].scales);
         const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_srli_epi16(_mm_andnot_si128(_mm_set1_epi8(0x0F), scv), 4));
         const __m256i msum = X86_FN(bsum_dot)(y[b].bsums, mins16);
+        const __m128i sclo = _mm_and_si128(scv, _mm_set1_epi8(0x0F));
         __m256i isum = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * h));
@@ -242,7 +253,7 @@ static void X86_FN(dot_q2_K)(int64_t n, float *s, const void *w, const void *a) 
                 const int g = 8 * h + 2 * p;
                 const __m256i u = _mm256_and_si256(_mm256_srli_epi16(q, 2 * p), m3);
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 16 * g));
-                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u, yv), X86_FN(sc2)(sc[g] & 0x0F, sc[g + 1] & 0x0F));
+                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u, yv), X86_FN(sc_pair)(sclo, g));
             }
         }
         const float dall = y[b].d * X86_FN(h2f)(x[b].d);
@@ -260,9 +271,10 @@ static void X86_FN(dot_q3_K)(int64_t n, float *s, const void *w, const void *a) 
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        int8_t sc[16];
-        cllm_cpu_unpack_q3k_scales(x[b].scales, sc);
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+        uint64_t lo8, hi8;
+        cllm_cpu_unpack_q3k_scales128(x[b].scales, &lo8, &hi8);
+        const __m128i sc8 = _mm_sub_epi8(_mm_set_epi64x((long long)hi8, (long long)lo8), _mm_set1_epi8(32));
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         /* value = u - 4 with u = 2 low bits | 4 * high bit: subtract 4 * sum(sc * bsums). */
         const __m256i off = _mm256_slli_epi32(X86_FN(bsum_dot)(y[b].bsums, sc16), 2);
         const __m256i hm = _mm256_loadu_si256((const __m256i *)x[b].hmask);
@@ -276,7 +288,7 @@ static void X86_FN(dot_q3_K)(int64_t n, float *s, const void *w, const void *a) 
                                                     _mm256_set1_epi8(4));
                 const __m256i u = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * p), m3), hb);
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 16 * g));
-                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u, yv), X86_FN(sc2)(sc[g], sc[g + 1]));
+                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u, yv), X86_FN(sc_pair)(sc8, g));
             }
         }
         isum = _mm256_sub_epi32(isum, off);
@@ -286,12 +298,20 @@ static void X86_FN(dot_q3_K)(int64_t n, float *s, const void *w, const void *a) 
     *s = X86_FN(hsum_ps)(acc);
 }
 
-/* Shared by Q4_K and Q5_K: the min term sum(bsums[g] * mins[g/2]). */
-static inline __m256i X86_FN(k4_minsum)(const int16_t bsums[16], const uint8_t mn[8]) {
-    uint8_t m16[16];
-    for (int g = 0; g < 16; g++) m16[g] = mn[g / 2];
-    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)m16));
-    return X86_FN(bsum_dot)(bsums, mins16);
+/* Shared by Q4_K and Q5_K: the min term sum(bsums[g] * mins[g/2]) as 8
+ * int32 lanes, and the 8 scales as int16 in both 128-bit halves. */
+static inline __m256i X86_FN(k4_prep)(const uint8_t q[12], const int16_t bsums[16], __m256i *scales) {
+    uint64_t sc8, mn8;
+    cllm_cpu_unpack_k4_scales64(q, &sc8, &mn8);
+    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn8));
+    const __m256i mins = _mm256_set_m128i(_mm_unpackhi_epi16(mn16, mn16), _mm_unpacklo_epi16(mn16, mn16));
+    *scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)sc8)));
+    return X86_FN(bsum_dot)(bsums, mins);
+}
+
+/* Broadcast int16 lane j of v (both halves hold the same 8 lanes). */
+static inline __m256i X86_FN(bcast16)(__m256i v, int j) {
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(((2 * j + 1) << 8) | (2 * j))));
 }
 
 static void X86_FN(dot_q4_K)(int64_t n, float *s, const void *w, const void *a) {
@@ -302,9 +322,8 @@ static void X86_FN(dot_q4_K)(int64_t n, float *s, const void *w, const void *a) 
     __m256 acc = _mm256_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        uint8_t sc[8], mn[8];
-        cllm_cpu_unpack_k4_scales(x[b].scales, sc, mn);
-        const __m256i msum = X86_FN(k4_minsum)(y[b].bsums, mn);
+        __m256i scv;
+        const __m256i msum = X86_FN(k4_prep)(x[b].scales, y[b].bsums, &scv);
         __m256i isum = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * j));
@@ -312,8 +331,8 @@ static void X86_FN(dot_q4_K)(int64_t n, float *s, const void *w, const void *a) 
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             const __m256i ylo = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j));
             const __m256i yhi = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j + 32));
-            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(lo, ylo), _mm256_set1_epi16(sc[2 * j]));
-            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(hi, yhi), _mm256_set1_epi16(sc[2 * j + 1]));
+            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(lo, ylo), X86_FN(bcast16)(scv, 2 * j));
+            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(hi, yhi), X86_FN(bcast16)(scv, 2 * j + 1));
         }
         const float d = X86_FN(h2f)(x[b].d) * y[b].d;
         const float dmin = X86_FN(h2f)(x[b].dmin) * y[b].d;
@@ -332,9 +351,8 @@ static void X86_FN(dot_q5_K)(int64_t n, float *s, const void *w, const void *a) 
     __m256 acc = _mm256_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        uint8_t sc[8], mn[8];
-        cllm_cpu_unpack_k4_scales(x[b].scales, sc, mn);
-        const __m256i msum = X86_FN(k4_minsum)(y[b].bsums, mn);
+        __m256i scv;
+        const __m256i msum = X86_FN(k4_prep)(x[b].scales, y[b].bsums, &scv);
         const __m256i hm = _mm256_loadu_si256((const __m256i *)x[b].qh);
         __m256i isum = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
@@ -347,8 +365,8 @@ static void X86_FN(dot_q5_K)(int64_t n, float *s, const void *w, const void *a) 
             const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), hhi);
             const __m256i ylo = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j));
             const __m256i yhi = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * j + 32));
-            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(lo, ylo), _mm256_set1_epi16(sc[2 * j]));
-            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(hi, yhi), _mm256_set1_epi16(sc[2 * j + 1]));
+            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(lo, ylo), X86_FN(bcast16)(scv, 2 * j));
+            isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(hi, yhi), X86_FN(bcast16)(scv, 2 * j + 1));
         }
         const float d = X86_FN(h2f)(x[b].d) * y[b].d;
         const float dmin = X86_FN(h2f)(x[b].dmin) * y[b].d;
@@ -366,8 +384,8 @@ static void X86_FN(dot_q6_K)(int64_t n, float *s, const void *w, const void *a) 
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const int8_t *sc = x[b].scales;
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[b].scales);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
         /* value = u - 32: subtract 32 * sum(sc * bsums). */
         const __m256i off = _mm256_slli_epi32(X86_FN(bsum_dot)(y[b].bsums, sc16), 5);
         __m256i isum = _mm256_setzero_si256();
@@ -387,7 +405,7 @@ static void X86_FN(dot_q6_K)(int64_t n, float *s, const void *w, const void *a) 
             for (int p = 0; p < 4; p++) {
                 const int g = 8 * h + 2 * p;
                 const __m256i yv = _mm256_loadu_si256((const __m256i *)(y[b].qs + 16 * g));
-                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u[p], yv), X86_FN(sc2)(sc[g], sc[g + 1]));
+                isum = X86_FN(wss)(isum, _mm256_maddubs_epi16(u[p], yv), X86_FN(sc_pair)(sc8, g));
             }
         }
         isum = _mm256_sub_epi32(isum, off);

@@ -59,6 +59,7 @@ struct cllm_gguf {
     uint64_t kv_hash_cap;
     int64_t *t_hash;
     uint64_t t_hash_cap;
+    uint64_t hash_seed;       /* per handle, so crafted names cannot all collide */
     cllm_gguf_arena_chunk *arena;
 };
 

@@ -78,6 +78,14 @@ cllm_status cllm_gguf_writer_copy_key(cllm_gguf_writer *w, const cllm_gguf *src,
  * bytes) is borrowed until cllm_gguf_writer_write returns; NULL writes zeros. */
 cllm_status cllm_gguf_writer_add_tensor(cllm_gguf_writer *w, const char *name, cllm_type type, int n_dims,
                                         const int64_t *ne, const void *data);
+/* Same, but the data is produced at write time: fill(user, index, dst, nbytes)
+ * must write the tensor's nbytes bytes to dst (a buffer owned by the writer,
+ * valid during the call) and return CLLM_OK; any other status aborts the
+ * write with that status. index is the tensor's position (0-based). Lets a
+ * converter or quantizer stream a model without holding all outputs. */
+typedef cllm_status (*cllm_gguf_tensor_fill_fn)(void *user, int64_t index, void *dst, uint64_t nbytes);
+cllm_status cllm_gguf_writer_add_tensor_fn(cllm_gguf_writer *w, const char *name, cllm_type type, int n_dims,
+                                           const int64_t *ne, cllm_gguf_tensor_fill_fn fill, void *user);
 int64_t     cllm_gguf_writer_n_tensors(const cllm_gguf_writer *w);
 
 /* Write the file (GGUF v3). Writes PATH.tmp then renames it over path, so a

@@ -235,10 +235,16 @@ static cllm_status check_name(rd *r, uint64_t at, const char *s, size_t n, const
 }
 
 /* ------------------------------------------------------------ hash tables */
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
+/* FNV-1a with a per-handle random-ish seed and a final avalanche, so that a
+ * crafted file cannot make every key collide (lookups would turn quadratic). */
+static uint64_t hash_str(const char *s, uint64_t seed) {
+    uint64_t h = 1469598103934665603ull ^ seed;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    h ^= h >> 31;
+    h *= 0x7fb5d329728ea185ull;
+    h ^= h >> 27;
+    h *= 0x81dadef4bc2dd44dull;
+    return h ^ (h >> 33);
 }
 
 static int64_t *hash_new(uint64_t n, uint64_t *cap_out) {
@@ -253,7 +259,7 @@ static int64_t hash_find(const int64_t *tab, uint64_t cap, const char *name,
                          const char *(*get)(const cllm_gguf *, int64_t), const cllm_gguf *g) {
     if (!tab) return -1;
     uint64_t m = cap - 1;
-    for (uint64_t h = hash_str(name) & m;; h = (h + 1) & m) {
+    for (uint64_t h = hash_str(name, g->hash_seed) & m;; h = (h + 1) & m) {
         int64_t v = tab[h];
         if (v == 0) return -1;
         if (strcmp(get(g, v - 1), name) == 0) return v - 1;
@@ -264,7 +270,7 @@ static int64_t hash_find(const int64_t *tab, uint64_t cap, const char *name,
 static int64_t hash_insert(int64_t *tab, uint64_t cap, const char *name, int64_t i,
                            const char *(*get)(const cllm_gguf *, int64_t), const cllm_gguf *g) {
     uint64_t m = cap - 1;
-    for (uint64_t h = hash_str(name) & m;; h = (h + 1) & m) {
+    for (uint64_t h = hash_str(name, g->hash_seed) & m;; h = (h + 1) & m) {
         int64_t v = tab[h];
         if (v == 0) { tab[h] = i + 1; return -1; }
         if (strcmp(get(g, v - 1), name) == 0) return v - 1;
@@ -594,6 +600,7 @@ cllm_status cllm_gguf_open_memory(const void *data, size_t size, cllm_gguf **out
     g->base = data;
     g->size = size;
     g->alignment = CLLM_GGUF_DEFAULT_ALIGNMENT;
+    g->hash_seed = cllm_time_ns() ^ (uint64_t)(uintptr_t)g;
     return finish_open(g, out);
 }
 
@@ -638,6 +645,7 @@ cllm_status cllm_gguf_open(const char *path, cllm_gguf **out) {
     g->size = (uint64_t)sb.st_size;
     g->mapped = true;
     g->alignment = CLLM_GGUF_DEFAULT_ALIGNMENT;
+    g->hash_seed = cllm_time_ns() ^ (uint64_t)(uintptr_t)g;
     cllm_status st = finish_open(g, out);
     if (st != CLLM_OK) {
         /* Prefix the path so the caller's message says which file. */

@@ -33,7 +33,9 @@ typedef struct {
     int64_t ne[4];
     uint64_t nbytes;
     uint64_t offset;          /* assigned at write time */
-    const void *data;         /* borrowed; NULL writes zeros */
+    const void *data;         /* borrowed; NULL (and no fill) writes zeros */
+    cllm_gguf_tensor_fill_fn fill; /* or: produce the data at write time */
+    void *fill_user;
 } wtensor;
 
 struct cllm_gguf_writer {
@@ -301,8 +303,8 @@ cllm_status cllm_gguf_writer_copy_key(cllm_gguf_writer *w, const cllm_gguf *src,
 }
 
 /* --------------------------------------------------------------- tensors */
-cllm_status cllm_gguf_writer_add_tensor(cllm_gguf_writer *w, const char *name, cllm_type type, int n_dims,
-                                        const int64_t *ne, const void *data) {
+static cllm_status add_tensor(cllm_gguf_writer *w, const char *name, cllm_type type, int n_dims, const int64_t *ne,
+                              const void *data, cllm_gguf_tensor_fill_fn fill, void *user) {
     if (!w) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "gguf writer: NULL writer");
     if (!name || !ne) return cllm_err_set(&w->err, CLLM_ERR_INVALID_ARG, "gguf writer: NULL tensor name or shape");
     size_t n = strlen(name), bad;
@@ -338,6 +340,8 @@ cllm_status cllm_gguf_writer_add_tensor(cllm_gguf_writer *w, const char *name, c
             return cllm_err_set(&w->err, CLLM_ERR_INVALID_ARG, "gguf writer: tensor '%s': byte size overflows", name);
     t.nbytes = nb;
     t.data = data;
+    t.fill = fill;
+    t.fill_user = user;
     if (w->n_t == w->cap_t) {
         int64_t cap = w->cap_t ? w->cap_t * 2 : 64;
         wtensor *nt = realloc(w->ts, (size_t)cap * sizeof *nt);
@@ -349,6 +353,18 @@ cllm_status cllm_gguf_writer_add_tensor(cllm_gguf_writer *w, const char *name, c
     if (!t.name) return cllm_err_set(&w->err, CLLM_ERR_NOMEM, "out of memory");
     w->ts[w->n_t++] = t;
     return CLLM_OK;
+}
+
+cllm_status cllm_gguf_writer_add_tensor(cllm_gguf_writer *w, const char *name, cllm_type type, int n_dims,
+                                        const int64_t *ne, const void *data) {
+    return add_tensor(w, name, type, n_dims, ne, data, NULL, NULL);
+}
+
+cllm_status cllm_gguf_writer_add_tensor_fn(cllm_gguf_writer *w, const char *name, cllm_type type, int n_dims,
+                                           const int64_t *ne, cllm_gguf_tensor_fill_fn fill, void *user) {
+    if (w && !fill) return cllm_err_set(&w->err, CLLM_ERR_INVALID_ARG, "gguf writer: tensor '%s': NULL fill function",
+                                        name ? name : "");
+    return add_tensor(w, name, type, n_dims, ne, NULL, fill, user);
 }
 
 /* ------------------------------------------------------------------ sink */
@@ -400,7 +416,10 @@ static void sk_pad(sink *s, uint64_t align) {
     if (r) sk_zeros(s, align - r);
 }
 
-static void emit(const cllm_gguf_writer *w, sink *s) {
+/* Write everything; returns a status other than OK only when a fill
+ * function fails or its buffer cannot be allocated (sink failures are in
+ * s->failed). */
+static cllm_status emit(cllm_gguf_writer *w, sink *s) {
     sk_put(s, "GGUF", 4);
     sk_u32(s, 3);
     sk_u64(s, (uint64_t)w->n_t);
@@ -435,10 +454,28 @@ static void emit(const cllm_gguf_writer *w, sink *s) {
     if (w->n_t) sk_pad(s, w->alignment);
     for (int64_t i = 0; i < w->n_t; i++) {
         const wtensor *t = &w->ts[i];
-        if (t->data) sk_put(s, t->data, (size_t)t->nbytes);
-        else sk_zeros(s, t->nbytes);
+        if (t->fill) {
+            void *buf = malloc(t->nbytes ? (size_t)t->nbytes : 1);
+            if (!buf)
+                return cllm_err_set(&w->err, CLLM_ERR_NOMEM, "gguf writer: tensor '%s': out of memory for %" PRIu64 " bytes",
+                                    t->name, t->nbytes);
+            cllm_status st = t->fill(t->fill_user, i, buf, t->nbytes);
+            if (st != CLLM_OK) {
+                free(buf);
+                /* The message names the tensor; the fill function may have logged details. */
+                return cllm_err_set(&w->err, st, "gguf writer: tensor '%s': fill failed: %s", t->name,
+                                    cllm_status_str(st));
+            }
+            sk_put(s, buf, (size_t)t->nbytes);
+            free(buf);
+        } else if (t->data) {
+            sk_put(s, t->data, (size_t)t->nbytes);
+        } else {
+            sk_zeros(s, t->nbytes);
+        }
         sk_pad(s, w->alignment);
     }
+    return CLLM_OK;
 }
 
 /* Assign each tensor its offset: the running sum of padded sizes. */
@@ -462,7 +499,11 @@ cllm_status cllm_gguf_writer_write_memory(cllm_gguf_writer *w, void **out, size_
     cllm_status st = layout(w);
     if (st) return st;
     sink s = {0};
-    emit(w, &s);
+    st = emit(w, &s);
+    if (st != CLLM_OK) {
+        free(s.buf);
+        return st;
+    }
     if (s.failed) {
         free(s.buf);
         return cllm_err_set(&w->err, CLLM_ERR_NOMEM, "gguf writer: out of memory for a %" PRIu64 "-byte file", s.pos);
@@ -489,9 +530,14 @@ cllm_status cllm_gguf_writer_write(cllm_gguf_writer *w, const char *path) {
         return st;
     }
     setvbuf(s.f, NULL, _IOFBF, 1 << 20);
-    emit(w, &s);
-    bool ok = !s.failed;
+    st = emit(w, &s);
+    bool ok = !s.failed && st == CLLM_OK;
     if (fclose(s.f) != 0) ok = false;
+    if (st != CLLM_OK) {
+        unlink(tmp);
+        free(tmp);
+        return st;
+    }
     if (!ok) {
         st = cllm_err_set(&w->err, CLLM_ERR_IO, "%s: write failed after %" PRIu64 " bytes", tmp, s.pos);
         unlink(tmp);

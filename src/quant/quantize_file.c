@@ -68,9 +68,12 @@ static bool ends_with(const char *s, const char *suffix) {
 /* Weights llama.cpp never quantizes even when 2-D (routers, positional and
  * type embeddings, convolution kernels of recurrent blocks). */
 static bool is_excluded(const char *name) {
-    static const char *const k_never[] = {"ffn_gate_inp.weight", "pos_embd", "token_types", "ssm_conv1d",
-                                          "shortconv.conv", "time_mix_first", "rel_pos", "altup", "laurel",
-                                          "per_layer_model_proj"};
+    static const char *const k_never[] = {
+        "_norm.weight", "ffn_gate_inp.weight", "pos_embd", "token_types", "ssm_conv1d", "shortconv.conv",
+        "time_mix_first", "time_mix_w0.", "time_mix_w1.", "time_mix_w2.", "time_mix_v0.", "time_mix_v1.",
+        "time_mix_v2.", "time_mix_a0.", "time_mix_a1.", "time_mix_a2.", "time_mix_g1.", "time_mix_g2.",
+        "time_mix_decay_w1.", "time_mix_decay_w2.", "time_mix_lerp_fused.", "attn_rel_b.weight", "rel_pos",
+        "altup", "laurel", "per_layer_model_proj"};
     for (size_t i = 0; i < sizeof k_never / sizeof k_never[0]; i++)
         if (strstr(name, k_never[i])) return true;
     return false;
@@ -95,6 +98,138 @@ static cllm_type fallback_type(cllm_type t) {
     case CLLM_TYPE_Q5_K: return CLLM_TYPE_Q5_1;
     case CLLM_TYPE_Q6_K: return CLLM_TYPE_Q8_0;
     default: return t;
+    }
+}
+
+/* --------------------------------------------------- per-tensor mixes */
+
+static int layer_of(const char *name);
+
+/* What the mix rules need to know about the model (llama.cpp's
+ * quantize_state_impl): hyper-parameters and running per-kind counters. The
+ * counters advance in the order tensors are written, as llama.cpp's do. */
+typedef struct {
+    int ftype;
+    bool has_output;        /* output.weight present (else token_embd doubles as it) */
+    bool is_falcon;
+    bool is_70b;            /* llama-arch 80 layers with GQA (llama.cpp's LLM_TYPE_70B) */
+    int64_t n_gqa;          /* n_head / n_head_kv */
+    int64_t n_expert;
+    int n_attention_wv, i_attention_wv;
+    int n_layer, i_ffn_down;
+} mix_state;
+
+static bool use_more_bits(int i_layer, int n_layers) {
+    return i_layer < n_layers / 8 || i_layer >= 7 * n_layers / 8 || (i_layer - n_layers / 8) % 3 == 2;
+}
+
+/* Layer index of a ffn_down tensor: the running counter, or (MoE models, whose
+ * expert tensors are not in layer order) the number in the name. */
+static int mix_layer(const mix_state *m, const char *name, int counter) {
+    if (m->n_expert > 1) {
+        const int l = layer_of(name);
+        if (l >= 0 && l < m->n_layer) return l;
+    }
+    return counter;
+}
+
+/* llama.cpp's llama_tensor_get_type for the ftypes cllm writes: start from the
+ * file type's base type and raise the precision of the output projection and
+ * of some attn_v / ffn_down / attn_output / attn_qkv tensors. */
+static cllm_type mix_type(mix_state *m, const cllm_tensor_info *t, cllm_type base) {
+    const char *name = t->name;
+    const int ft = m->ftype;
+    cllm_type nt = base;
+    if (strcmp(name, "output.weight") == 0 || (!m->has_output && strcmp(name, "token_embd.weight") == 0)) {
+        if (m->is_falcon || t->ne[0] % cllm_type_get_traits(base)->blck_size != 0) nt = CLLM_TYPE_Q8_0;
+        else if (base != CLLM_TYPE_Q8_0) nt = CLLM_TYPE_Q6_K;
+    } else if (strcmp(name, "token_embd.weight") == 0) {
+        /* only the IQ1/IQ2/IQ3_XXS/TQ file types (not written by cllm) change it */
+    } else if (strstr(name, "attn_v.weight")) {
+        if (ft == CLLM_FTYPE_MOSTLY_Q2_K) nt = m->n_gqa >= 4 ? CLLM_TYPE_Q4_K : CLLM_TYPE_Q3_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q3_K_M) nt = m->i_attention_wv < 2 ? CLLM_TYPE_Q5_K : CLLM_TYPE_Q4_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q3_K_L) nt = CLLM_TYPE_Q5_K;
+        else if ((ft == CLLM_FTYPE_MOSTLY_IQ4_NL || ft == CLLM_FTYPE_MOSTLY_IQ4_XS) && m->n_gqa >= 4)
+            nt = CLLM_TYPE_Q5_K;
+        else if ((ft == CLLM_FTYPE_MOSTLY_Q4_K_M || ft == CLLM_FTYPE_MOSTLY_Q5_K_M) &&
+                 use_more_bits(m->i_attention_wv, m->n_attention_wv))
+            nt = CLLM_TYPE_Q6_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q4_K_S && m->i_attention_wv < 4) nt = CLLM_TYPE_Q5_K;
+        /* 70B: 8 heads share attn_v, so it is small; give it more bits */
+        if (m->is_70b && (nt == CLLM_TYPE_Q3_K || nt == CLLM_TYPE_Q4_K)) nt = CLLM_TYPE_Q5_K;
+        if (m->n_expert == 8) nt = CLLM_TYPE_Q8_0;
+        m->i_attention_wv++;
+    } else if (strstr(name, "attn_k.weight")) {
+        if (m->n_expert == 8) nt = CLLM_TYPE_Q8_0;
+    } else if (strstr(name, "ffn_down")) {
+        const int il = mix_layer(m, name, m->i_ffn_down), nl = m->n_layer;
+        if (ft == CLLM_FTYPE_MOSTLY_Q2_K) nt = CLLM_TYPE_Q3_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q3_K_M)
+            nt = il < nl / 16 ? CLLM_TYPE_Q5_K
+                 : (!m->is_falcon || use_more_bits(il, nl)) ? CLLM_TYPE_Q4_K
+                                                            : CLLM_TYPE_Q3_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q3_K_L) nt = m->is_falcon ? CLLM_TYPE_Q4_K : CLLM_TYPE_Q5_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q4_K_M) {
+            if (m->is_falcon)
+                nt = il < nl / 16 ? CLLM_TYPE_Q6_K : use_more_bits(il, nl) ? CLLM_TYPE_Q5_K : CLLM_TYPE_Q4_K;
+            else if (use_more_bits(il, nl))
+                nt = CLLM_TYPE_Q6_K;
+        } else if (il < nl / 8 && (ft == CLLM_FTYPE_MOSTLY_IQ4_NL || ft == CLLM_FTYPE_MOSTLY_IQ4_XS))
+            nt = CLLM_TYPE_Q5_K; /* no importance matrix in cllm */
+        else if (ft == CLLM_FTYPE_MOSTLY_Q5_K_M && use_more_bits(il, nl))
+            nt = CLLM_TYPE_Q6_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q4_K_S && !m->is_falcon && il < nl / 8)
+            nt = CLLM_TYPE_Q5_K;
+        m->i_ffn_down++;
+    } else if (strstr(name, "attn_output.weight")) {
+        if (!m->is_falcon) {
+            if (m->n_expert == 8) {
+                if (ft == CLLM_FTYPE_MOSTLY_Q2_K || ft == CLLM_FTYPE_MOSTLY_Q3_K_S || ft == CLLM_FTYPE_MOSTLY_Q3_K_M ||
+                    ft == CLLM_FTYPE_MOSTLY_IQ4_NL || ft == CLLM_FTYPE_MOSTLY_Q4_K_S ||
+                    ft == CLLM_FTYPE_MOSTLY_Q4_K_M || ft == CLLM_FTYPE_MOSTLY_IQ4_XS)
+                    nt = CLLM_TYPE_Q5_K;
+            } else if (ft == CLLM_FTYPE_MOSTLY_Q2_K) nt = CLLM_TYPE_Q3_K;
+            else if (ft == CLLM_FTYPE_MOSTLY_Q3_K_M) nt = CLLM_TYPE_Q4_K;
+            else if (ft == CLLM_FTYPE_MOSTLY_Q3_K_L) nt = CLLM_TYPE_Q5_K;
+        } else if (ft == CLLM_FTYPE_MOSTLY_Q3_K_L) {
+            nt = CLLM_TYPE_Q4_K;
+        }
+    } else if (strstr(name, "attn_qkv.weight")) {
+        if (ft == CLLM_FTYPE_MOSTLY_Q3_K_M || ft == CLLM_FTYPE_MOSTLY_Q3_K_L) nt = CLLM_TYPE_Q4_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q4_K_M) nt = CLLM_TYPE_Q5_K;
+        else if (ft == CLLM_FTYPE_MOSTLY_Q5_K_M) nt = CLLM_TYPE_Q6_K;
+    }
+    return nt;
+}
+
+/* Read the hyper-parameters the rules use; missing keys leave neutral values. */
+static void mix_init(mix_state *m, const cllm_gguf *g, int ftype) {
+    memset(m, 0, sizeof *m);
+    m->ftype = ftype;
+    m->n_gqa = 1;
+    m->n_expert = 1;
+    const char *arch = NULL;
+    char key[160];
+    int64_t v = 0, n_head = 0, n_head_kv = 0;
+    if (cllm_gguf_get_str(g, "general.architecture", &arch, NULL) != CLLM_OK) arch = "";
+    m->is_falcon = strcmp(arch, "falcon") == 0;
+    snprintf(key, sizeof key, "%s.block_count", arch);
+    if (cllm_gguf_get_i64(g, key, &v) == CLLM_OK && v > 0 && v < 100000) m->n_layer = (int)v;
+    snprintf(key, sizeof key, "%s.expert_count", arch);
+    if (cllm_gguf_get_i64(g, key, &v) == CLLM_OK && v > 1) m->n_expert = v;
+    snprintf(key, sizeof key, "%s.attention.head_count", arch);
+    if (cllm_gguf_get_i64(g, key, &v) == CLLM_OK) n_head = v;
+    snprintf(key, sizeof key, "%s.attention.head_count_kv", arch);
+    if (cllm_gguf_get_i64(g, key, &v) == CLLM_OK) n_head_kv = v;
+    else n_head_kv = n_head;
+    if (n_head > 0 && n_head_kv > 0) m->n_gqa = n_head / n_head_kv;
+    m->is_70b = strcmp(arch, "llama") == 0 && m->n_layer == 80 && n_head_kv > 0 && n_head != n_head_kv;
+    for (int64_t i = 0; i < cllm_gguf_n_tensors(g); i++) {
+        const char *name = cllm_gguf_tensor(g, i)->name;
+        if (strstr(name, "attn_v.weight") || strstr(name, "attn_qkv.weight") || strstr(name, "attn_kv_b.weight"))
+            m->n_attention_wv++;
+        else if (strcmp(name, "output.weight") == 0)
+            m->has_output = true;
     }
 }
 
@@ -172,7 +307,10 @@ static bool convert_tensor(const uint8_t *src, cllm_type st, uint8_t *dst, cllm_
 
 static bool skip_version_keys(const char *key, void *user) {
     (void)user;
-    return strcmp(key, "general.file_type") == 0 || strcmp(key, "general.quantization_version") == 0;
+    /* split keys go too: the output is always one file */
+    return strcmp(key, "general.file_type") == 0 || strcmp(key, "general.quantization_version") == 0 ||
+           strcmp(key, "split.no") == 0 || strcmp(key, "split.count") == 0 ||
+           strcmp(key, "split.tensors.count") == 0;
 }
 
 cllm_status cllm_quant_file(const char *in_path, const char *out_path, const cllm_quant_file_params *p,
@@ -199,20 +337,31 @@ cllm_status cllm_quant_file(const char *in_path, const char *out_path, const cll
         goto done;
     }
 
-    /* Decide each tensor's output type; refuse quantized inputs up front. */
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    pthread_mutex_lock(&g_sort_lock);
+    g_sort_src = g;
+    qsort(order, (size_t)n, sizeof *order, cmp_tensor_order);
+    pthread_mutex_unlock(&g_sort_lock);
+
+    /* Decide each tensor's output type in write order (the mix counters
+     * depend on it); refuse quantized inputs up front. */
+    mix_state mix;
+    mix_init(&mix, g, ftype);
+    const bool use_mix = !p->pure && ttr->is_quantized;
+    for (int64_t k = 0; k < n; k++) {
+        const int64_t i = order[k];
         const cllm_tensor_info *t = cllm_gguf_tensor(g, i);
-        order[i] = i;
         out_type[i] = t->type;
         if (!ends_with(t->name, "weight") || t->n_dims < 2 || is_excluded(t->name) || !is_weight_type(t->type))
             continue;
-        cllm_type want = p->type;
+        cllm_type want = use_mix ? mix_type(&mix, t, p->type) : p->type;
         if (t->ne[0] % cllm_type_get_traits(want)->blck_size != 0) {
+            const cllm_type first = want;
             want = fallback_type(want);
             /* llama.cpp's last resort for rows no block type divides: F16 */
             if (t->ne[0] % cllm_type_get_traits(want)->blck_size != 0) want = CLLM_TYPE_F16;
             CLLM_LOGW("quantize: %s: row length %lld is not a multiple of %lld, using %s", t->name,
-                      (long long)t->ne[0], (long long)ttr->blck_size, cllm_type_name(want));
+                      (long long)t->ne[0], (long long)cllm_type_get_traits(first)->blck_size, cllm_type_name(want));
         }
         if (want == t->type) continue;
         if (!is_float_type(t->type) && !p->allow_requantize) {
@@ -224,10 +373,6 @@ cllm_status cllm_quant_file(const char *in_path, const char *out_path, const cll
         }
         out_type[i] = want;
     }
-    pthread_mutex_lock(&g_sort_lock);
-    g_sort_src = g;
-    qsort(order, (size_t)n, sizeof *order, cmp_tensor_order);
-    pthread_mutex_unlock(&g_sort_lock);
 
     if ((st = cllm_gguf_writer_init(&w)) != CLLM_OK) goto done;
     if ((st = cllm_gguf_writer_copy_kv(w, g, skip_version_keys, NULL)) != CLLM_OK ||

@@ -1,6 +1,7 @@
-/* quantize_file.h: quantize a whole GGUF model file to one tensor type, the
- * way `llama-quantize --pure` does without an importance matrix: every
- * quantizable 2-D weight becomes the target type, other tensors are copied,
+/* quantize_file.h: quantize a whole GGUF model file the way llama-quantize
+ * does without an importance matrix: either every quantizable 2-D weight
+ * becomes the target type (--pure), or the file type's per-tensor mix
+ * (llama.cpp's llama_tensor_get_type rules) is applied; other tensors are copied,
  * metadata is copied with general.file_type / general.quantization_version
  * updated, and tensors are written in llama.cpp's order (non-layer tensors
  * first, then by layer number, by name within each group), so outputs of the
@@ -40,6 +41,9 @@ typedef struct cllm_quant_file_params {
     int ftype;                /* general.file_type to write; -1: derive from type */
     int n_threads;            /* >= 1 */
     bool allow_requantize;    /* accept already-quantized weights as input */
+    bool pure;                /* every weight gets `type` (llama-quantize --pure); false: the file
+                                 type's per-tensor mix (output -> Q6_K, some attn_v/ffn_down
+                                 higher, ...), as llama-quantize does by default */
     cllm_quant_progress_fn progress; /* may be NULL */
     void *user;
 } cllm_quant_file_params;

@@ -17,11 +17,16 @@
 #include <string.h>
 
 #define MAX_STACKS 20000   /* beyond this the grammar is too ambiguous to track */
+#define MAX_EXPAND 4000    /* rule references expanded in a row without input */
 
 typedef struct putf8 {
     uint32_t value;  /* bits decoded so far */
     int n_remain;    /* continuation bytes still expected; -1: invalid */
+    int total;       /* length of the pending sequence (2..4), 0 if none */
 } putf8;
+
+/* Smallest code point that needs a `len`-byte UTF-8 sequence. */
+static uint32_t utf8_min(int len) { return len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000; }
 
 typedef struct gstacks {
     uint32_t *data;       /* all stacks, concatenated */
@@ -73,7 +78,7 @@ static void gs_add(gstacks *s, const uint32_t *stk, size_t n) {
     if (s->overflow) return;
     uint64_t h = stack_hash(stk, n);
     for (size_t i = 0; i < s->count; i++)
-        if (s->hash[i] == h && s->n[i] == n && memcmp(s->data + s->off[i], stk, n * sizeof *stk) == 0)
+        if (s->hash[i] == h && s->n[i] == n && (n == 0 || memcmp(s->data + s->off[i], stk, n * sizeof *stk) == 0))
             return;
     if (s->count >= MAX_STACKS) {
         s->overflow = true;
@@ -146,14 +151,19 @@ static bool match_char(const cllm_gbnf *g, uint32_t pos, uint32_t c) {
     return found != neg;
 }
 
-/* Could a character of this element start with the pending partial bytes? */
+/* Could a character of this element start with the pending partial bytes?
+ * The candidates are the code points [lo, hi] the sequence can still become,
+ * clamped to what a valid sequence of its length encodes. */
 static bool match_partial(const cllm_gbnf *g, uint32_t pos, putf8 p) {
     const gr_elem *e = &g->elems[pos];
     if (p.n_remain <= 0) return p.n_remain == 0;
     uint32_t lo = p.value << (6 * p.n_remain);
     uint32_t hi = lo | ((1u << (6 * p.n_remain)) - 1);
-    /* Overlong 2-byte lead (0xC0/0xC1) cannot become any character. */
-    if (p.n_remain == 1 && p.value < 2) return false;
+    uint32_t mn = utf8_min(p.total);
+    if (lo < mn) lo = mn;
+    if (hi > 0x10ffff) hi = 0x10ffff;
+    if (lo > hi) return false;
+    if (lo >= 0xd800 && hi <= 0xdfff) return false; /* only surrogates left */
     if (e->type == GR_CHAR_ANY) return true;
     bool neg = e->type == GR_CHAR_NOT;
     do {
@@ -172,8 +182,12 @@ static bool match_partial(const cllm_gbnf *g, uint32_t pos, putf8 p) {
 
 /* Expand rule references on top of stk until terminals are on top; add the
  * results to out. stk must not point into out. */
-static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_t n) {
+static void advance_d(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_t n, int depth) {
     if (out->overflow) return;
+    if (depth > MAX_EXPAND) {
+        out->overflow = true;
+        return;
+    }
     if (n == 0) {
         gs_add(out, stk, 0);
         return;
@@ -184,22 +198,22 @@ static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_
         gs_add(out, stk, n);
         return;
     }
-    uint32_t local[64];
-    uint32_t *buf = n + 1 <= 64 ? local : malloc((n + 1) * sizeof *buf);
+    uint32_t local[32];
+    uint32_t *buf = n + 1 <= 32 ? local : malloc((n + 1) * sizeof *buf);
     if (!buf) {
         out->overflow = true;
         return;
     }
     size_t bn = n - 1;
-    memcpy(buf, stk, bn * sizeof *buf);
+    if (bn) memcpy(buf, stk, bn * sizeof *buf);
     if (!is_end(&g->elems[top + 1])) buf[bn++] = top + 1;
     uint32_t a = g->rule_start[e->value];
     for (;;) {
         if (is_end(&g->elems[a])) {
-            advance(g, out, buf, bn);
+            advance_d(g, out, buf, bn, depth + 1);
         } else {
             buf[bn] = a;
-            advance(g, out, buf, bn + 1);
+            advance_d(g, out, buf, bn + 1, depth + 1);
         }
         while (!is_end(&g->elems[a])) a++;
         if (g->elems[a].type == GR_END) break;
@@ -208,18 +222,22 @@ static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_
     if (buf != local) free(buf);
 }
 
+static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_t n) {
+    advance_d(g, out, stk, n, 0);
+}
+
 /* Pop the terminal at the top of stack i of in and advance into out. */
 static void pop_advance(const cllm_gbnf *g, const gstacks *in, size_t i, uint32_t after, gstacks *out) {
     const uint32_t *stk = in->data + in->off[i];
     size_t n = in->n[i];
-    uint32_t local[64];
+    uint32_t local[64] = {0};
     uint32_t *buf = n <= 64 ? local : malloc(n * sizeof *buf);
     if (!buf) {
         out->overflow = true;
         return;
     }
     size_t bn = n - 1;
-    memcpy(buf, stk, bn * sizeof *buf);
+    if (bn) memcpy(buf, stk, bn * sizeof *buf);
     if (!is_end(&g->elems[after])) buf[bn++] = after;
     advance(g, out, buf, bn);
     if (buf != local) free(buf);
@@ -227,12 +245,13 @@ static void pop_advance(const cllm_gbnf *g, const gstacks *in, size_t i, uint32_
 
 /* ------------------------------------------------------------ UTF-8 */
 /* Decode bytes continuing from state p; appends code points to cps (room for
- * len + 1 needed). Returns the new state (n_remain -1 on invalid input). */
+ * len + 1 needed). Returns the new state (n_remain -1 on invalid input:
+ * bad lead or continuation bytes, overlong forms, surrogates, > U+10FFFF). */
 static putf8 decode_utf8(const char *bytes, size_t len, putf8 p, uint32_t *cps, size_t *ncps) {
     const unsigned char *u = (const unsigned char *)bytes;
     size_t i = 0, k = 0;
     uint32_t v = p.value;
-    int rem = p.n_remain;
+    int rem = p.n_remain, total = p.total;
     if (rem < 0) {
         *ncps = 0;
         return p;
@@ -243,27 +262,34 @@ static putf8 decode_utf8(const char *bytes, size_t len, putf8 p, uint32_t *cps, 
             if ((c & 0xc0) != 0x80) goto invalid;
             v = (v << 6) | (c & 0x3f);
             rem--;
+            if (rem == 0) {
+                if (v < utf8_min(total) || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) goto invalid;
+                total = 0;
+            }
         } else if (c < 0x80) {
             v = c;
-        } else if ((c & 0xe0) == 0xc0) {
+        } else if (c >= 0xc2 && c <= 0xdf) {
             v = c & 0x1f;
             rem = 1;
+            total = 2;
         } else if ((c & 0xf0) == 0xe0) {
             v = c & 0x0f;
             rem = 2;
-        } else if ((c & 0xf8) == 0xf0) {
+            total = 3;
+        } else if (c >= 0xf0 && c <= 0xf4) {
             v = c & 0x07;
             rem = 3;
+            total = 4;
         } else {
             goto invalid;
         }
         if (rem == 0) cps[k++] = v;
     }
     *ncps = k;
-    return (putf8){rem ? v : 0, rem};
+    return (putf8){rem ? v : 0, rem, rem ? total : 0};
 invalid:
     *ncps = k;
-    return (putf8){0, -1};
+    return (putf8){0, -1, 0};
 }
 
 /* ------------------------------------------------------------ accepting */
@@ -415,12 +441,12 @@ static void reject_stack(const cllm_gbnf *g, const uint32_t *stk, size_t sn, con
     }
     if (next.n > 0) {
         uint32_t after = char_end(g, top);
-        uint32_t local[64];
+        uint32_t local[64] = {0};
         uint32_t *buf = sn <= 64 ? local : malloc(sn * sizeof *buf);
         gstacks adv = {0};
         if (buf) {
             size_t bn = sn - 1;
-            memcpy(buf, stk, bn * sizeof *buf);
+            if (bn) memcpy(buf, stk, bn * sizeof *buf);
             if (!is_end(&g->elems[after])) buf[bn++] = after;
             advance(g, &adv, buf, bn);
             if (buf != local) free(buf);
@@ -559,7 +585,7 @@ size_t cllm_grammar_n_stacks(const cllm_grammar *g) { return g ? g->stacks.count
 static void set_initial(cllm_grammar *G) {
     const cllm_gbnf *g = &G->g;
     gs_reset(&G->stacks);
-    G->partial = (putf8){0, 0};
+    G->partial = (putf8){0, 0, 0};
     uint32_t a = g->rule_start[g->root];
     for (;;) {
         if (is_end(&g->elems[a])) {
@@ -596,9 +622,9 @@ static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
         const char *p = v->piece ? v->piece(v->user, i, &len) : NULL;
         if (!p) len = 0;
         if (bo + len > total) len = total - bo; /* piece() changed its mind */
-        memcpy(G->vbytes + bo, p, len);
+        if (len) memcpy(G->vbytes + bo, p, len);
         size_t nc = 0;
-        G->vpart[i] = decode_utf8(G->vbytes + bo, len, (putf8){0, 0}, G->vcps + co, &nc);
+        G->vpart[i] = decode_utf8(G->vbytes + bo, len, (putf8){0, 0, 0}, G->vcps + co, &nc);
         bo += len;
         co += nc;
         G->vb_off[i + 1] = bo;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define MAX_NESTING 200
+#define MAX_RULE_CHAIN 2000 /* rules reachable in a row at one input position */
 #define MAX_REPEAT 10000u
 #define UNBOUNDED UINT32_MAX
 
@@ -39,6 +40,8 @@ typedef struct parser {
     sym *syms;
     size_t n_syms, cap_syms;
     size_t n_generated;
+    size_t *htab;
+    size_t hcap;
     int depth;
     const cllm_vocab_view *vocab;
 } parser;
@@ -95,10 +98,40 @@ static bool evec_append(parser *ps, evec *e, const gr_elem *src, size_t n) {
     return true;
 }
 
+static uint64_t name_hash(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Open-addressing index over syms (slots hold id + 1; 0 = empty). */
+static bool htab_grow(parser *ps) {
+    size_t nc = ps->hcap ? ps->hcap * 2 : 64;
+    size_t *nt = calloc(nc, sizeof *nt);
+    if (!nt) return false;
+    for (size_t i = 0; i < ps->n_syms; i++) {
+        const char *nm = ps->syms[i].name;
+        size_t k = name_hash(nm, strlen(nm)) & (nc - 1);
+        while (nt[k]) k = (k + 1) & (nc - 1);
+        nt[k] = i + 1;
+    }
+    free(ps->htab);
+    ps->htab = nt;
+    ps->hcap = nc;
+    return true;
+}
+
 /* Symbol id for a name (added, undefined, on first sight); -1 on OOM. */
 static long sym_get(parser *ps, const char *name, size_t len, size_t pos) {
-    for (size_t i = 0; i < ps->n_syms; i++)
-        if (strlen(ps->syms[i].name) == len && memcmp(ps->syms[i].name, name, len) == 0) return (long)i;
+    if (ps->hcap) {
+        size_t k = name_hash(name, len) & (ps->hcap - 1);
+        while (ps->htab[k]) {
+            const char *nm = ps->syms[ps->htab[k] - 1].name;
+            if (strlen(nm) == len && memcmp(nm, name, len) == 0) return (long)(ps->htab[k] - 1);
+            k = (k + 1) & (ps->hcap - 1);
+        }
+    }
+    if ((ps->n_syms + 1) * 2 > ps->hcap && !htab_grow(ps)) goto oom;
     if (ps->n_syms == ps->cap_syms) {
         size_t nc = ps->cap_syms ? ps->cap_syms * 2 : 32;
         sym *ns = realloc(ps->syms, nc * sizeof *ns);
@@ -114,6 +147,9 @@ static long sym_get(parser *ps, const char *name, size_t len, size_t pos) {
     s->name[len] = '\0';
     s->ref_pos = pos;
     s->def_pos = pos;
+    size_t k = name_hash(name, len) & (ps->hcap - 1);
+    while (ps->htab[k]) k = (k + 1) & (ps->hcap - 1);
+    ps->htab[k] = ps->n_syms + 1;
     return (long)ps->n_syms++;
 oom:
     ps->failed = true;
@@ -341,8 +377,17 @@ static const char *parse_token_ref(parser *ps, const char *p, evec *out, bool ne
         return q + 2;
     }
     size_t len = (size_t)(end + 1 - p);
-    if (!ps->vocab || !ps->vocab->piece) {
+    if (!ps->vocab || (!ps->vocab->piece && !ps->vocab->find)) {
         fail(ps, at, "token reference '%.*s' needs a vocabulary", (int)(len > 100 ? 100 : len), p);
+        return end + 1;
+    }
+    if (ps->vocab->find) {
+        int32_t id = ps->vocab->find(ps->vocab->user, p, len);
+        if (id >= 0 && id < ps->vocab->n_vocab) {
+            evec_push(ps, out, type, (uint32_t)id);
+            return end + 1;
+        }
+        fail(ps, at, "no token has the text '%.*s'", (int)(len > 100 ? 100 : len), p);
         return end + 1;
     }
     for (int32_t id = 0; id < ps->vocab->n_vocab; id++) {
@@ -537,7 +582,8 @@ static void compute_nullable(parser *ps, bool *nullable) {
 }
 
 /* DFS over "rule r can start with rule x" edges; a back edge is left recursion. */
-static long find_left_cycle(parser *ps, const bool *nullable, uint8_t *color, size_t r) {
+static long find_left_cycle(parser *ps, const bool *nullable, uint8_t *color, size_t r, int depth) {
+    if (depth > MAX_RULE_CHAIN) return -2;
     color[r] = 1;
     const evec *e = &ps->syms[r].rule;
     bool at_start = true;
@@ -552,8 +598,8 @@ static long find_left_cycle(parser *ps, const bool *nullable, uint8_t *color, si
             size_t x = e->v[i].value;
             if (color[x] == 1) return (long)x;
             if (color[x] == 0) {
-                long c = find_left_cycle(ps, nullable, color, x);
-                if (c >= 0) return c;
+                long c = find_left_cycle(ps, nullable, color, x, depth + 1);
+                if (c != -1) return c;
             }
             if (!nullable[x]) at_start = false;
         } else {
@@ -631,8 +677,10 @@ cllm_status cllm_gbnf_parse(const char *text, const char *root, const cllm_vocab
             compute_nullable(&ps, nullable);
             for (size_t r = 0; r < ps.n_syms && !ps.failed; r++) {
                 if (color[r]) continue;
-                long c = find_left_cycle(&ps, nullable, color, r);
-                if (c >= 0) {
+                long c = find_left_cycle(&ps, nullable, color, r, 0);
+                if (c == -2) {
+                    fail(&ps, text, "rules nest more than %d deep without consuming input", MAX_RULE_CHAIN);
+                } else if (c >= 0) {
                     char nm[128];
                     user_name(ps.syms[c].name, nm, sizeof nm);
                     fail(&ps, text + ps.syms[c].def_pos,
@@ -675,6 +723,7 @@ cllm_status cllm_gbnf_parse(const char *text, const char *root, const cllm_vocab
         free(ps.syms[i].rule.v);
     }
     free(ps.syms);
+    free(ps.htab);
     if (st != CLLM_OK) {
         /* rule_names may hold some moved names: free what is there. */
         if (out->rule_names)

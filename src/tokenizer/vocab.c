@@ -300,7 +300,7 @@ static cllm_status parse_merges(cllm_vocab *v, const cllm_vocab_desc *d) {
  * range), -1 disables, out-of-range values are ignored with a warning. */
 static int32_t resolve_id(const char *what, int32_t def, int32_t given, int32_t n) {
     if (def >= n) {
-        CLLM_LOGW("vocab: default %s id %d out of range; disabled", what, def);
+        if (given == -2) CLLM_LOGD("vocab: default %s id %d out of range; disabled", what, def);
         def = -1;
     }
     if (given == -2) return def;
@@ -467,6 +467,13 @@ cllm_status cllm_vocab_build(const cllm_vocab_desc *d, cllm_vocab **out) {
         if (type == CLLM_VOCAB_BPE) v->byte_piece[b] = cllm_vocab_piece(v, u, ul);
     }
 
+    if (type == CLLM_VOCAB_SPM) {
+        for (int32_t i = 0; i < n; i++) {
+            const char *t = v->text[i];
+            for (uint32_t k = 1; k + 3 <= v->text_len[i]; k++)
+                if (!memcmp(t + k, CLLM_ESCAPED_SPACE, 3)) v->spm_glue_before_space[(unsigned char)t[k - 1]] = 1;
+        }
+    }
     if (type == CLLM_VOCAB_BPE) {
         st = parse_merges(v, d);
         if (st != CLLM_OK) goto fail;

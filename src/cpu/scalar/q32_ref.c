@@ -7,10 +7,6 @@
 
 #include <string.h>
 
-const int8_t cllm_cpu_kvalues_iq4nl[16] = {
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-};
-
 #define H2F(h) cllm_fp16_to_fp32(h)
 
 void cllm_cpu_dot_q4_0_ref(int64_t n, float *s, const void *w, const void *a) {
@@ -110,8 +106,8 @@ void cllm_cpu_dot_iq4_nl_ref(int64_t n, float *s, const void *w, const void *a) 
         const float d = H2F(y[b].d) * H2F(x[b].d);
         int lo = 0, hi = 0;
         for (int j = 0; j < 16; j++) {
-            lo += y[b].qs[j] * cllm_cpu_kvalues_iq4nl[x[b].qs[j] & 0x0F];
-            hi += y[b].qs[j + 16] * cllm_cpu_kvalues_iq4nl[x[b].qs[j] >> 4];
+            lo += y[b].qs[j] * cllm_kvalues_iq4nl[x[b].qs[j] & 0x0F];
+            hi += y[b].qs[j + 16] * cllm_kvalues_iq4nl[x[b].qs[j] >> 4];
         }
         acc += d * (float)(lo + hi);
     }

@@ -1,14 +1,12 @@
 /* table_scalar.c: the scalar reference kernel table (every slot filled for
  * every type cllm can multiply) and the helper that seeds SIMD tables from it.
- * Weight type -> activation type pairs are ggml's vec_dot_type choices. */
+ * Weight type -> activation type pairs are ggml's vec_dot_type choices; the
+ * 8-bit activation quantizers are src/quant's reference ones. */
 #include "cpu/kernels_impl.h"
+#include "quant/quants.h"
 
 #include <string.h>
 
-/* See q8_ref.c. */
-void cllm_cpu_quantize_q8_0_ref(const float *x, void *y, int64_t n);
-void cllm_cpu_quantize_q8_1_ref(const float *x, void *y, int64_t n);
-void cllm_cpu_quantize_q8_K_ref(const float *x, void *y, int64_t n);
 
 #define SLOT(w, act, fn) [CLLM_TYPE_##w] = {CLLM_TYPE_##act, fn}
 
@@ -35,9 +33,9 @@ static const cllm_kernels g_scalar = {
         [CLLM_TYPE_F32] = cllm_cpu_from_f32_ref,
         [CLLM_TYPE_F16] = cllm_cpu_from_f16_ref,
         [CLLM_TYPE_BF16] = cllm_cpu_from_bf16_ref,
-        [CLLM_TYPE_Q8_0] = cllm_cpu_quantize_q8_0_ref,
-        [CLLM_TYPE_Q8_1] = cllm_cpu_quantize_q8_1_ref,
-        [CLLM_TYPE_Q8_K] = cllm_cpu_quantize_q8_K_ref,
+        [CLLM_TYPE_Q8_0] = cllm_quantize_row_q8_0,
+        [CLLM_TYPE_Q8_1] = cllm_quantize_row_q8_1,
+        [CLLM_TYPE_Q8_K] = cllm_quantize_row_q8_K,
     },
 };
 

@@ -1,0 +1,121 @@
+/* matmul.c: quantized weight x float activations on the CPU.
+ *
+ * Phase 1: the n_tok activation rows are converted once to the weights'
+ * activation type (Q8_0/Q8_1/Q8_K for quantized weights, F16/BF16/F32 for
+ * float ones) with the kernel table's from_float, rows split over threads.
+ * Phase 2: each thread takes a contiguous range of output rows (over all n_w
+ * weights concatenated) and, for blocks of CLLM_MM_ROWS weight rows, loops
+ * over tiles of CLLM_MM_TOKS tokens calling the integer vec_dot. Rows outer,
+ * tokens inner: each weight row is read from memory once per batch, and the
+ * row block stays in L1/L2 while the tiles of activations stream by. */
+#include "ops/ops_cpu.h"
+#include "tensor/types.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define CLLM_MM_ROWS 16
+#define CLLM_MM_TOKS 32
+
+typedef struct mm_task {
+    cllm_ops_ctx *c;
+    int n_w;
+    const cllm_weight *const *w;
+    const float *x;
+    int n_tok;
+    float *const *y;
+    cllm_type act;
+    const void *xa;       /* converted activations */
+    size_t arow;          /* bytes per converted row */
+    int64_t total_rows;
+} mm_task;
+
+static void mm_run(void *arg, int ith, int nth) {
+    mm_task *t = arg;
+    cllm_ops_ctx *c = t->c;
+    const int64_t ne0 = t->w[0]->ne0;
+    if (t->act != CLLM_TYPE_F32) {
+        cllm_from_float_fn ff = c->kern->from_float[t->act];
+        int64_t a, b;
+        cllm_split_range(t->n_tok, ith, nth, &a, &b);
+        for (int64_t i = a; i < b; i++) ff(t->x + i * ne0, (char *)c->act_buf + i * t->arow, ne0);
+        cllm_threadpool_barrier(c->tp);
+    }
+    int64_t r0, r1;
+    /* Split rows in multiples of CLLM_MM_ROWS so threads do not share lines of y. */
+    const int64_t nblk = (t->total_rows + CLLM_MM_ROWS - 1) / CLLM_MM_ROWS;
+    cllm_split_range(nblk, ith, nth, &r0, &r1);
+    r0 *= CLLM_MM_ROWS;
+    r1 *= CLLM_MM_ROWS;
+    if (r1 > t->total_rows) r1 = t->total_rows;
+    const char *xa = t->xa;
+    int64_t base = 0;
+    for (int wi = 0; wi < t->n_w && r0 < r1; wi++) {
+        const cllm_weight *w = t->w[wi];
+        const int64_t lo = r0 > base ? r0 - base : 0;
+        const int64_t hi = (r1 - base) < w->ne1 ? (r1 - base) : w->ne1;
+        base += w->ne1;
+        if (lo >= hi) continue;
+        cllm_vec_dot_fn dot = c->kern->type[w->type].vec_dot;
+        float *y = t->y[wi];
+        const int64_t ldy = w->ne1;
+        for (int64_t rb = lo; rb < hi; rb += CLLM_MM_ROWS) {
+            const int64_t re = rb + CLLM_MM_ROWS < hi ? rb + CLLM_MM_ROWS : hi;
+            for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
+                const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
+                for (int64_t r = rb; r < re; r++) {
+                    const void *wr = (const char *)w->data + (size_t)r * w->row_bytes;
+                    for (int tk = tb; tk < te; tk++)
+                        dot(ne0, &y[(int64_t)tk * ldy + r], wr, xa + (size_t)tk * t->arow);
+                }
+            }
+        }
+    }
+}
+
+void cllm_cpu_matmul(cllm_ops_ctx *c, int n_w, const cllm_weight *const *w,
+                     const float *x, int n_tok, float *const *y) {
+    assert(n_w >= 1 && n_tok >= 1 && n_tok <= c->lim.n_batch);
+    const cllm_type act = c->kern->type[w[0]->type].act_type;
+    mm_task t = {c, n_w, w, x, n_tok, y, act, NULL, 0, 0};
+    for (int i = 0; i < n_w; i++) {
+        assert(w[i]->ne0 == w[0]->ne0);
+        assert(c->kern->type[w[i]->type].act_type == act);
+        t.total_rows += w[i]->ne1;
+    }
+    assert(w[0]->ne0 <= c->lim.max_row);
+    if (act == CLLM_TYPE_F32) {
+        t.xa = x;
+        t.arow = (size_t)w[0]->ne0 * sizeof(float);
+    } else {
+        t.xa = c->act_buf;
+        t.arow = cllm_type_row_size(act, w[0]->ne0);
+        assert(t.arow * (size_t)n_tok <= c->act_buf_bytes);
+    }
+    /* Tiny problems: fewer threads than row blocks wastes nothing, but do not
+     * wake threads that would get no rows. */
+    int64_t nblk = (t.total_rows + CLLM_MM_ROWS - 1) / CLLM_MM_ROWS;
+    int nth = cllm_threadpool_n_threads(c->tp);
+    if (nblk < nth) nth = (int)nblk;
+    cllm_threadpool_run_n(c->tp, nth, mm_run, &t);
+}
+
+size_t cllm_ops_act_row_bytes(cllm_type wtype, int64_t n) {
+    if (wtype < 0 || wtype >= CLLM_TYPE_COUNT) return 0;
+    const cllm_kernels *k = cllm_kernels_get();
+    if (!k->type[wtype].vec_dot) return 0;
+    return (size_t)cllm_type_row_size(k->type[wtype].act_type, n);
+}
+
+bool cllm_ops_type_supported(cllm_type t) {
+    if ((int)t < 0 || t >= CLLM_TYPE_COUNT) return false;
+    const cllm_kernels *k = cllm_kernels_get();
+    const cllm_type act = k->type[t].act_type;
+    if (!k->type[t].vec_dot) return false;
+    return act == CLLM_TYPE_F32 || k->from_float[act] != NULL;
+}
+
+bool cllm_ops_same_act(cllm_type a, cllm_type b) {
+    const cllm_kernels *k = cllm_kernels_get();
+    return k->type[a].act_type == k->type[b].act_type;
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# test_server.sh: end-to-end tests of `cllm serve` on loopback with the real
+# models of ../shared: the malformed-request suite (curl), the official
+# openai and @anthropic-ai/sdk npm clients, a 32-client concurrency test with
+# disconnects, and the web page in headless Chromium (playwright-core).
+# Usage: bash tests/test_server.sh <path-to-cllm> <shared-dir>
+# npm packages are installed (once) into <build-dir>/npm, which is git-ignored.
+set -u
+BIN=${1:?usage: test_server.sh CLLM_BIN SHARED_DIR}
+SHARED=${2:?usage: test_server.sh CLLM_BIN SHARED_DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(dirname "$HERE")
+if [ ! -d "$SHARED/models/real" ]; then
+  echo "skip: $SHARED/models/real is absent (the shared test data)"
+  exit 77
+fi
+fail=0
+note() { echo "== $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+
+# The embedded page must be regenerated after editing webui.html.
+tmpc=$(mktemp --suffix=.c)
+python3 "$SRC/src/server/gen_webui.py" "$tmpc" && cmp -s "$tmpc" "$SRC/src/server/webui.c" ||
+  bad "src/server/webui.c is stale: run python3 src/server/gen_webui.py"
+rm -f "$tmpc"
+
+for tool in node npm curl; do
+  command -v $tool >/dev/null || { echo "FAIL: '$tool' is missing (scripts/install-deps.sh installs it)"; exit 1; }
+done
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$CHROMIUM" ] || { echo "FAIL: chromium is missing (scripts/install-deps.sh installs it)"; exit 1; }
+NPM_DIR=$(cd "$(dirname "$BIN")" && pwd)/npm
+if [ ! -d "$NPM_DIR/node_modules/openai" ] || [ ! -d "$NPM_DIR/node_modules/@anthropic-ai/sdk" ] ||
+   [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
+  note "installing openai, @anthropic-ai/sdk, playwright-core into $NPM_DIR"
+  mkdir -p "$NPM_DIR"
+  npm install --prefix "$NPM_DIR" --no-audit --no-fund --silent openai @anthropic-ai/sdk playwright-core ||
+    { echo "FAIL: npm install failed"; exit 1; }
+fi
+export CLLM_NPM=$NPM_DIR
+
+KEY="test-key-$$-$RANDOM"
+LOG=$(mktemp)
+PID=
+stop_server() {
+  if [ -n "$PID" ]; then
+    kill "$PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$PID" 2>/dev/null
+    wait "$PID" 2>/dev/null
+    PID=
+  fi
+}
+trap 'stop_server; rm -f "$LOG"' EXIT
+
+# start_server MODEL extra-args... ; sets BASE
+start_server() {
+  local model=$1
+  shift
+  : > "$LOG"
+  "$BIN" serve -m "$model" --port 0 --api-key "$KEY" -np 4 -c 2048 -t 2 --metrics "$@" > "$LOG" 2>&1 &
+  PID=$!
+  local port=
+  for _ in $(seq 100); do
+    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$LOG")
+    [ -n "$port" ] && break
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then bad "server did not start: $(cat "$LOG")"; return 1; fi
+  BASE=http://127.0.0.1:$port
+  # /health is 503 while loading, 200 when ready
+  for _ in $(seq 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" = 200 ] && return 0
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  bad "server not healthy: $(cat "$LOG")"
+  return 1
+}
+
+for model in stories260K.gguf tinyllama-v0-q4_0.gguf; do
+  note "model $model"
+  if ! start_server "$SHARED/models/real/$model" --embeddings; then stop_server; continue; fi
+  if [ "$model" = stories260K.gguf ]; then
+    note "malformed requests"
+    bash "$HERE/server/malformed.sh" "$BASE" "$KEY" || bad "malformed suite ($model)"
+  fi
+  note "SDK clients"
+  timeout 300 node "$HERE/server/sdk_test.mjs" "$BASE" "$KEY" || bad "SDK tests ($model)"
+  note "concurrency"
+  timeout 300 node "$HERE/server/concurrency.mjs" "$BASE" "$KEY" 32 || bad "concurrency ($model)"
+  if [ "$model" = stories260K.gguf ]; then
+    note "web page"
+    timeout 120 node "$HERE/server/webui.mjs" "$BASE" "$KEY" "$CHROMIUM" || bad "web page ($model)"
+  fi
+  kill -0 "$PID" 2>/dev/null || bad "server died: $(tail -5 "$LOG")"
+  stop_server
+done
+
+# Without --embeddings the route says how to enable it; SIGTERM shuts down cleanly.
+if start_server "$SHARED/models/real/stories260K.gguf"; then
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{"input":"x"}' "$BASE/v1/embeddings")
+  [ "$code" = 501 ] || bad "embeddings without --embeddings: $code (want 501)"
+  kill "$PID"
+  wait "$PID"
+  rc=$?
+  PID=
+  [ $rc = 0 ] || bad "server exit status $rc after SIGTERM"
+fi
+[ $fail = 0 ] && echo "test_server: all passed"
+exit $fail
