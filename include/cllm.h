@@ -356,7 +356,8 @@ typedef struct cllm_chat_template cllm_chat_template;
 
 /* Flags for cllm_chat_template_init_ex. */
 #define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
-#define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* cllm_chat: strftime_now() sees 2026-07-26 10:00:00 (reproducible) */
+#define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* strftime_now() sees 2026-07-26 10:00:00 (reproducible
+                                                  renders, as the golden files); default: local time */
 
 /* Parse a template. On a syntax error *out is NULL, the status is
  * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
