@@ -119,6 +119,13 @@ static void detection(void) {
         {"openai-gpt-oss-120b.jinja", CLLM_CHAT_FORMAT_HARMONY},
         {"microsoft-Phi-3.5-mini-instruct.jinja", CLLM_CHAT_FORMAT_GENERIC},
         {"google-gemma-2-2b-it.jinja", CLLM_CHAT_FORMAT_GENERIC},
+        {"moonshotai-Kimi-K2.jinja", CLLM_CHAT_FORMAT_KIMI_K2},
+        {"Kimi-K2-Thinking.jinja", CLLM_CHAT_FORMAT_KIMI_K2},
+        {"Apriel-1.6-15b-Thinker-fixed.jinja", CLLM_CHAT_FORMAT_HERMES},
+        {"MiniMax-M2.jinja", CLLM_CHAT_FORMAT_HERMES},
+        {"ByteDance-Seed-OSS.jinja", CLLM_CHAT_FORMAT_HERMES},
+        {"LFM2.5-8B-A1B.jinja", CLLM_CHAT_FORMAT_HERMES},
+        {"GLM-4.6.jinja", CLLM_CHAT_FORMAT_HERMES},
     };
     for (size_t i = 0; i < sizeof D / sizeof D[0]; i++) {
         char *src = read_tmpl(D[i].file);

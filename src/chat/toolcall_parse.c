@@ -385,37 +385,218 @@ static void parse_call_body(P *p, size_t a, size_t b, bool complete) {
 }
 
 /* ------------------------------------------------------------- families */
-/* Hermes 2/3, Qwen 2.5/3, Granite 4, GLM 4.x, Qwen3-Coder:
- * <tool_call>BODY</tool_call>, BODY = JSON, <function=...> or name+arg_key. */
+static json_t *py_kwargs(const char *s, size_t k, size_t stop);
+
+static void add_call_json(P *p, const char *name, size_t name_n, json_t *args) {
+    pcall *c = pr_call(p->r);
+    if (!c) { json_decref(args); return; }
+    sb_put(&c->name, name, name_n);
+    char *t = args ? json_dumps(args, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (!t || !sb_put(&c->args, t, strlen(t))) p->r->oom = true;
+    free(t);
+    json_decref(args);
+    c->name_done = c->args_done = true;
+}
+
+/* <invoke name="X"><parameter name="k">v</parameter></invoke> (MiniMax). */
+static void parse_invokes(P *p, size_t a, size_t b) {
+    const char *s = p->s;
+    for (;;) {
+        size_t iv = find(s, b, a, "<invoke name=");
+        if (iv == NPOS) return;
+        size_t ns = iv + 13;
+        char q = ns < b ? s[ns] : 0;
+        if (q == '"' || q == '\'') ns++;
+        size_t ne = ns;
+        while (ne < b && s[ne] != q && s[ne] != '>') ne++;
+        size_t ie = find(s, b, ne, "</invoke>");
+        if (ie == NPOS) ie = b;
+        pcall *c = pr_call(p->r);
+        if (!c) return;
+        sb_put(&c->name, s + ns, ne - ns);
+        c->name_done = c->args_done = true;
+        sb_put(&c->args, "{", 1);
+        size_t k = ne;
+        bool first = true;
+        for (;;) {
+            size_t ps = find(s, ie, k, "<parameter name=");
+            if (ps == NPOS) break;
+            size_t ks = ps + 16;
+            char pq = ks < ie ? s[ks] : 0;
+            if (pq == '"' || pq == '\'') ks++;
+            size_t ke = ks;
+            while (ke < ie && s[ke] != pq && s[ke] != '>') ke++;
+            size_t vs = find(s, ie, ke, ">");
+            if (vs == NPOS) break;
+            vs++;
+            size_t ve = find(s, ie, vs, "</parameter>");
+            if (ve == NPOS) ve = ie;
+            if (!first) sb_put(&c->args, ", ", 2);
+            first = false;
+            put_json_key(p->r, &c->args, s + ks, ke - ks);
+            put_param_value(p->r, &c->args, s + vs, ve - vs);
+            k = ve;
+        }
+        sb_put(&c->args, "}", 1);
+        a = ie;
+    }
+}
+
+/* [name(k=v, ...), name2(...)] (LFM2 pythonic calls). */
+static void parse_pythonic(P *p, size_t a, size_t b) {
+    const char *s = p->s;
+    while (a < b && (is_ws(s[a]) || s[a] == '[')) a++;
+    while (a < b) {
+        size_t ns = a;
+        while (a < b && s[a] != '(') a++;
+        if (a >= b) return;
+        size_t ne = a;
+        while (ne > ns && is_ws(s[ne - 1])) ne--;
+        /* the matching ')' outside strings */
+        size_t k = a + 1;
+        int depth = 1;
+        char q = 0;
+        for (; k < b && depth; k++) {
+            if (q) {
+                if (s[k] == '\\') k++;
+                else if (s[k] == q) q = 0;
+            } else if (s[k] == '"' || s[k] == '\'') q = s[k];
+            else if (s[k] == '(') depth++;
+            else if (s[k] == ')') depth--;
+        }
+        add_call_json(p, s + ns, ne - ns, py_kwargs(s, a + 1, depth ? k : k - 1));
+        a = k;
+        while (a < b && (is_ws(s[a]) || s[a] == ',' || s[a] == ']')) a++;
+    }
+}
+
+/* <tool_calls>[{"name":..,"arguments":..}, ...]</tool_calls> (Apriel). */
+static void parse_json_array_body(P *p, size_t a, size_t b) {
+    const char *s = p->s;
+    while (a < b && is_ws(s[a])) a++;
+    if (a >= b || s[a] != '[') return;
+    P sub = *p;
+    sub.n = b;
+    sub.final = true;
+    size_t k = a + 1;
+    for (;;) {
+        while (k < b && (is_ws(s[k]) || s[k] == ',')) k++;
+        if (k >= b || s[k] != '{') break;
+        pcall *c = pr_call(p->r);
+        if (!c) return;
+        bool cc, ok;
+        size_t e = scan_call_object(&sub, k, c, &cc, &ok);
+        if (!c->name_done || !cc) { sb_free(&c->name); sb_free(&c->args); sb_free(&c->id); p->r->ncalls--; }
+        if (!cc || !ok) break;
+        k = e;
+    }
+}
+
+enum { BODY_AUTO, BODY_FUNCTION, BODY_ARRAY, BODY_INVOKE, BODY_PYTHONIC };
+static const struct wrapper { const char *open, *close; int body; } WRAPPERS[] = {
+    {"<tool_call>", "</tool_call>", BODY_AUTO},                 /* Hermes, Qwen, GLM, Qwen3-Coder */
+    {"<tool_calls>", "</tool_calls>", BODY_ARRAY},              /* Apriel */
+    {"<seed:tool_call>", "</seed:tool_call>", BODY_AUTO},       /* Seed-OSS */
+    {"<minimax:tool_call>", "</minimax:tool_call>", BODY_INVOKE},
+    {"<|tool_call_start|>", "<|tool_call_end|>", BODY_PYTHONIC}, /* LFM2 */
+    {"<function=", "</function>", BODY_FUNCTION},               /* bare XML function */
+};
+#define N_WRAPPERS (sizeof WRAPPERS / sizeof WRAPPERS[0])
+
+/* Tag-wrapped tool calls: Hermes 2/3, Qwen 2.5/3, Granite 4, GLM 4.x,
+ * Qwen3-Coder, Apriel, Seed-OSS, MiniMax, LFM2. JSON bodies stream; other
+ * bodies become calls when their closing tag arrives. */
 static void parse_hermes(P *p, size_t i) {
-    static const char *const marks[] = {"<tool_call>", "<function=", NULL};
+    const char *marks[N_WRAPPERS + 1];
+    for (size_t w = 0; w < N_WRAPPERS; w++) marks[w] = WRAPPERS[w].open;
+    marks[N_WRAPPERS] = NULL;
     const char *s = p->s;
     size_t n = p->n;
     while (i < n) {
-        size_t t1 = find(s, n, i, "<tool_call>");
-        size_t t2 = find(s, n, i, "<function=");
-        size_t t = t1 < t2 ? t1 : t2;
+        size_t t = NPOS, wi = 0;
+        for (size_t w = 0; w < N_WRAPPERS; w++) {
+            size_t f = find(s, n, i, WRAPPERS[w].open);
+            if (f < t) { t = f; wi = w; }
+        }
         if (t == NPOS) {
             add_content(p, i, p->final ? n : n - holdback(s + i, n - i, marks));
             return;
         }
         add_content(p, i, t);
-        if (t == t1) {
-            size_t bs = t + 11, be = find(s, n, bs, "</tool_call>");
-            bool closed = be != NPOS;
-            if (!closed) be = n;
-            if (!closed && !p->final) be = n - holdback(s + bs, n - bs, (const char *const[]){"</tool_call>", NULL});
-            parse_call_body(p, bs, be, closed);
-            if (!closed) return;
-            i = be + 12;
-        } else {
-            size_t be = find(s, n, t, "</function>");
-            bool closed = be != NPOS;
-            if (!closed && !p->final) return;
-            parse_xml_function(p, t, closed ? be : n);
-            i = closed ? be + 11 : n;
+        const struct wrapper *w = &WRAPPERS[wi];
+        size_t bs = w->body == BODY_FUNCTION ? t : t + strlen(w->open);
+        size_t be = find(s, n, bs, w->close);
+        bool closed = be != NPOS;
+        if (!closed) be = p->final ? n : n - holdback(s + bs, n - bs, (const char *const[]){w->close, NULL});
+        if (closed || p->final) {
+            switch (w->body) {
+            case BODY_AUTO: parse_call_body(p, bs, be, true); break;
+            case BODY_FUNCTION: parse_xml_function(p, bs, be); break;
+            case BODY_ARRAY: parse_json_array_body(p, bs, be); break;
+            case BODY_INVOKE: parse_invokes(p, bs, be); break;
+            case BODY_PYTHONIC: parse_pythonic(p, bs, be); break;
+            }
+        } else if (w->body == BODY_AUTO) {
+            parse_call_body(p, bs, be, false);   /* a JSON body streams */
         }
+        if (!closed) return;
+        i = be + strlen(w->close);
     }
+}
+
+/* Kimi K2: <|tool_calls_section_begin|><|tool_call_begin|>functions.NAME:IDX
+ * <|tool_call_argument_begin|>{args}<|tool_call_end|>...<|tool_calls_section_end|>;
+ * the id is "functions.NAME:IDX". */
+static void parse_kimi(P *p, size_t i) {
+    static const char *const marks[] = {"<|tool_calls_section_begin|>", "<|tool_call_begin|>", NULL};
+    const char *s = p->s;
+    size_t n = p->n;
+    size_t t1 = find(s, n, i, marks[0]), t2 = find(s, n, i, marks[1]);
+    size_t t = t1 < t2 ? t1 : t2;
+    if (t == NPOS) {
+        add_content(p, i, p->final ? n : n - holdback(s + i, n - i, marks));
+        return;
+    }
+    add_content(p, i, t);
+    size_t k = t == t1 ? t + strlen(marks[0]) : t;
+    for (;;) {
+        while (k < n && is_ws(s[k])) k++;
+        if (!starts(s, n, k, "<|tool_call_begin|>")) {
+            size_t rem = n - k;
+            bool maybe = (rem < 19 && memcmp(s + k, "<|tool_call_begin|>", rem) == 0) ||
+                         (rem < 27 && memcmp(s + k, "<|tool_calls_section_end|>", rem) == 0);
+            if (!p->final && maybe) return;
+            break;
+        }
+        size_t hs = k + 19;
+        size_t ab = find(s, n, hs, "<|tool_call_argument_begin|>");
+        if (ab == NPOS) return;
+        size_t he = ab;
+        while (he > hs && is_ws(s[he - 1])) he--;
+        size_t ns = hs, ne = he;
+        if (ne - ns > 10 && memcmp(s + ns, "functions.", 10) == 0) ns += 10;
+        size_t colon = ne;
+        while (colon > ns && s[colon - 1] != ':') colon--;
+        if (colon > ns) ne = colon - 1;
+        pcall *c = pr_call(p->r);
+        if (!c) return;
+        sb_put(&c->name, s + ns, ne - ns);
+        sb_put(&c->id, s + hs, he - hs);
+        c->name_done = true;
+        size_t as = ab + 28;
+        size_t ce = find(s, n, as, "<|tool_call_end|>");
+        size_t ae = ce != NPOS ? ce : p->final ? n : n - holdback(s + as, n - as, (const char *const[]){"<|tool_call_end|>", NULL});
+        while (as < ae && is_ws(s[as])) as++;
+        size_t at = ae;
+        while (at > as && is_ws(s[at - 1])) at--;
+        sb_put(&c->args, s + as, at - as);
+        c->args_done = ce != NPOS;
+        if (ce == NPOS) return;
+        k = ce + 17;
+    }
+    while (k < n && is_ws(s[k])) k++;
+    if (starts(s, n, k, "<|tool_calls_section_end|>")) k += 26;
+    add_content(p, k, n);
 }
 
 /* A whole-output JSON tool call (Llama 3.x, generic): hold the output while
@@ -511,6 +692,96 @@ static void parse_json_calls(P *p, size_t i, bool generic) {
     json_decref(j);
 }
 
+/* A Python literal at s[k..stop) to JSON: strings in either quotes,
+ * numbers, True/False/None, and lists/dicts of those. *end gets the offset
+ * after the literal. Unknown text becomes a string. */
+static json_t *py_value(const char *s, size_t k, size_t stop, size_t *end) {
+    while (k < stop && is_ws(s[k])) k++;
+    if (k < stop && (s[k] == '"' || s[k] == '\'')) {
+        char q = s[k++];
+        sbuf v = {0};
+        while (k < stop && s[k] != q) {
+            if (s[k] == '\\' && k + 1 < stop) {
+                k++;
+                char e = s[k] == 'n' ? '\n' : s[k] == 't' ? '\t' : s[k];
+                sb_put(&v, &e, 1);
+            } else {
+                sb_put(&v, s + k, 1);
+            }
+            k++;
+        }
+        *end = k < stop ? k + 1 : stop;
+        json_t *r = json_stringn(v.p ? v.p : "", v.n);
+        sb_free(&v);
+        return r;
+    }
+    if (k < stop && (s[k] == '[' || s[k] == '{' || s[k] == '(')) {
+        bool is_dict = s[k] == '{';
+        char close = s[k] == '[' ? ']' : s[k] == '(' ? ')' : '}';
+        json_t *r = is_dict ? json_object() : json_array();
+        k++;
+        for (;;) {
+            while (k < stop && (is_ws(s[k]) || s[k] == ',')) k++;
+            if (k >= stop) break;
+            if (s[k] == close) { k++; break; }
+            size_t e;
+            json_t *x = py_value(s, k, stop, &e);
+            if (e <= k) { json_decref(x); k++; continue; }
+            k = e;
+            if (is_dict) {
+                while (k < stop && is_ws(s[k])) k++;
+                if (k < stop && s[k] == ':') k++;
+                json_t *v = py_value(s, k, stop, &e);
+                k = e > k ? e : k + 1;
+                if (json_is_string(x)) json_object_set_new(r, json_string_value(x), v);
+                else json_decref(v);
+                json_decref(x);
+            } else {
+                json_array_append_new(r, x);
+            }
+        }
+        *end = k;
+        return r;
+    }
+    size_t vs = k;
+    int depth = 0;
+    while (k < stop && (depth > 0 || (s[k] != ',' && s[k] != ')' && s[k] != ']' && s[k] != '}' && s[k] != ':'))) {
+        if (s[k] == '(') depth++;
+        else if (s[k] == ')') depth--;
+        k++;
+    }
+    *end = k;
+    size_t ve = k;
+    while (ve > vs && is_ws(s[ve - 1])) ve--;
+    if (ve - vs == 4 && memcmp(s + vs, "True", 4) == 0) return json_true();
+    if (ve - vs == 5 && memcmp(s + vs, "False", 5) == 0) return json_false();
+    if (ve - vs == 4 && memcmp(s + vs, "None", 4) == 0) return json_null();
+    json_error_t je;
+    json_t *r = ve > vs ? json_loadb(s + vs, ve - vs, JSON_DECODE_ANY, &je) : NULL;
+    return r ? r : json_stringn(s + vs, ve - vs);
+}
+
+/* Python keyword arguments `k="v", n=3` at s[k..stop) to a JSON object. */
+static json_t *py_kwargs(const char *s, size_t k, size_t stop) {
+    json_t *obj = json_object();
+    while (k < stop) {
+        while (k < stop && (is_ws(s[k]) || s[k] == ',')) k++;
+        size_t ks = k;
+        while (k < stop && s[k] != '=' && s[k] != ',') k++;
+        if (k >= stop || s[k] != '=') break;
+        size_t ke = k;
+        while (ke > ks && is_ws(s[ke - 1])) ke--;
+        size_t e;
+        json_t *val = py_value(s, k + 1, stop, &e);
+        k = e > k ? e : k + 1;
+        char *key = strndup(s + ks, ke - ks);
+        if (key && val) json_object_set_new(obj, key, val);
+        else json_decref(val);
+        free(key);
+    }
+    return obj;
+}
+
 /* <|python_tag|>: JSON call, `name.call(k="v")` builtin, or python code. */
 static void parse_python_tag(P *p, size_t a) {
     const char *s = p->s;
@@ -539,44 +810,7 @@ static void parse_python_tag(P *p, size_t a) {
     c->name_done = c->args_done = true;
     if (ident && s[end - 1] == ')') {
         sb_put(&c->name, s + a, dot - a);
-        /* k="v", k2=3 -> JSON object */
-        json_t *obj = json_object();
-        size_t k = dot + 6, stop = end - 1;
-        while (k < stop) {
-            while (k < stop && (is_ws(s[k]) || s[k] == ',')) k++;
-            size_t ks = k;
-            while (k < stop && s[k] != '=') k++;
-            if (k >= stop) break;
-            size_t ke = k;
-            while (ke > ks && is_ws(s[ke - 1])) ke--;
-            k++;
-            while (k < stop && is_ws(s[k])) k++;
-            size_t vs = k;
-            json_t *val = NULL;
-            if (k < stop && (s[k] == '"' || s[k] == '\'')) {
-                char q = s[k++];
-                sbuf v = {0};
-                while (k < stop && s[k] != q) {
-                    if (s[k] == '\\' && k + 1 < stop) k++;
-                    sb_put(&v, s + k, 1);
-                    k++;
-                }
-                k++;
-                val = json_stringn(v.p ? v.p : "", v.n);
-                sb_free(&v);
-            } else {
-                while (k < stop && s[k] != ',') k++;
-                size_t ve = k;
-                while (ve > vs && is_ws(s[ve - 1])) ve--;
-                json_error_t je;
-                val = json_loadb(s + vs, ve - vs, JSON_DECODE_ANY, &je);
-                if (!val) val = json_stringn(s + vs, ve - vs);
-            }
-            char *key = strndup(s + ks, ke - ks);
-            if (key && val) json_object_set_new(obj, key, val);
-            else json_decref(val);
-            free(key);
-        }
+        json_t *obj = py_kwargs(s, dot + 6, end - 1);
         char *t = json_dumps(obj, JSON_COMPACT);
         if (!t || !sb_put(&c->args, t, strlen(t))) p->r->oom = true;
         free(t);
@@ -943,30 +1177,39 @@ static void parse_all(cllm_chat_format fmt, uint32_t flags, const char *s, size_
         return;
     }
     if (!(flags & CLLM_CHAT_PARSE_NO_REASONING)) {
-        const char *open = fmt == CLLM_CHAT_FORMAT_MISTRAL ? "[THINK]" : "<think>";
-        const char *close = fmt == CLLM_CHAT_FORMAT_MISTRAL ? "[/THINK]" : "</think>";
-        size_t ol = strlen(open);
+        /* <think>, [THINK] (Mistral) and <seed:think> (Seed-OSS) blocks */
+        static const char *const opens[] = {"<think>", "[THINK]", "<seed:think>", NULL};
+        static const char *const closes[] = {"</think>", "[/THINK]", "</seed:think>", NULL};
         size_t k = 0;
         while (k < n && is_ws(s[k])) k++;
-        bool in_think = (flags & CLLM_CHAT_PARSE_THINKING_OPEN) != 0;
-        if (starts(s, n, k, open)) {   /* the model opened (or repeated) the block */
-            in_think = true;
-            k += ol;
-        } else if (!final && n - k < ol && memcmp(s + k, open, n - k) == 0) {
-            return;   /* could still become the opening tag */
-        } else {
-            k = 0;
+        int which = -1;
+        bool maybe_open = false;
+        for (int t = 0; opens[t]; t++) {
+            size_t ol = strlen(opens[t]);
+            if (starts(s, n, k, opens[t])) { which = t; break; }
+            if (n - k < ol && memcmp(s + k, opens[t], n - k) == 0) maybe_open = true;
         }
+        if (which < 0 && maybe_open && !final) return;   /* could still become an opening tag */
+        bool in_think = which >= 0 || (flags & CLLM_CHAT_PARSE_THINKING_OPEN);
+        if (which >= 0) k += strlen(opens[which]);
+        else k = 0;
         if (in_think) {
-            size_t e = find(s, n, k, close);
+            /* the first closing tag of the family (any family when the prompt opened it) */
+            size_t e = NPOS, cl = 0;
+            for (int t = 0; closes[t]; t++) {
+                if (which >= 0 && t != which) continue;
+                size_t f = find(s, n, k, closes[t]);
+                if (f < e) { e = f; cl = strlen(closes[t]); }
+            }
             if (e == NPOS) {   /* unclosed: everything so far is reasoning */
-                size_t end = final ? n : n - holdback(s + k, n - k, (const char *const[]){close, NULL});
+                const char *one[2] = {which >= 0 ? closes[which] : NULL, NULL};
+                size_t end = final ? n : n - holdback(s + k, n - k, which >= 0 ? one : closes);
                 if (!sb_put(&r->reasoning, s + k, end - k)) r->oom = true;
                 trim(&r->reasoning, final);
                 return;
             }
             if (!sb_put(&r->reasoning, s + k, e - k)) r->oom = true;
-            i = e + strlen(close);
+            i = e + cl;
         }
     }
     if (!tools) {
@@ -980,6 +1223,7 @@ static void parse_all(cllm_chat_format fmt, uint32_t flags, const char *s, size_
         case CLLM_CHAT_FORMAT_FUNCTIONARY_V3_1: parse_functionary31(&p, i); break;
         case CLLM_CHAT_FORMAT_FUNCTIONARY_V3_2: parse_functionary32(&p, i); break;
         case CLLM_CHAT_FORMAT_GENERIC: parse_json_calls(&p, i, true); break;
+        case CLLM_CHAT_FORMAT_KIMI_K2: parse_kimi(&p, i); break;
         default: add_content(&p, i, n); break;
         }
     }
@@ -1008,7 +1252,7 @@ struct cllm_chat_parser {
 cllm_status cllm_chat_parser_init(cllm_chat_format fmt, uint32_t flags, const char *id_seed, cllm_chat_parser **out) {
     if (!out) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "chat parser: out is NULL");
     *out = NULL;
-    if ((int)fmt < 0 || fmt > CLLM_CHAT_FORMAT_HARMONY)
+    if ((int)fmt < 0 || fmt > CLLM_CHAT_FORMAT_KIMI_K2)
         return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "chat parser: unknown format %d", (int)fmt);
     cllm_chat_parser *p = calloc(1, sizeof *p);
     if (!p) return cllm_set_last_error(CLLM_ERR_NOMEM, "chat parser: out of memory");
@@ -1240,6 +1484,7 @@ const char *cllm_chat_format_name(cllm_chat_format f) {
     case CLLM_CHAT_FORMAT_FUNCTIONARY_V3_1: return "functionary-v3.1";
     case CLLM_CHAT_FORMAT_FUNCTIONARY_V3_2: return "functionary-v3.2";
     case CLLM_CHAT_FORMAT_HARMONY: return "harmony";
+    case CLLM_CHAT_FORMAT_KIMI_K2: return "kimi-k2";
     }
     return "unknown";
 }
@@ -1251,7 +1496,10 @@ cllm_chat_format cllm_chat_detect_format(const char *src) {
     if (strstr(src, ">>>all")) return CLLM_CHAT_FORMAT_FUNCTIONARY_V3_2;
     if (strstr(src, "<function=") && strstr(src, "<|python_tag|>")) return CLLM_CHAT_FORMAT_FUNCTIONARY_V3_1;
     if (strstr(src, "[TOOL_CALLS]")) return CLLM_CHAT_FORMAT_MISTRAL;
-    if (strstr(src, "<tool_call>")) return CLLM_CHAT_FORMAT_HERMES;
+    if (strstr(src, "<|tool_calls_section_begin|>")) return CLLM_CHAT_FORMAT_KIMI_K2;
+    if (strstr(src, "<tool_call>") || strstr(src, "<tool_calls>") || strstr(src, "<seed:tool_call>") ||
+        strstr(src, "<minimax:tool_call>") || strstr(src, "<|tool_call_start|>"))
+        return CLLM_CHAT_FORMAT_HERMES;
     if (strstr(src, "<|start_header_id|>") && (strstr(src, "tools") || strstr(src, "<|python_tag|>")))
         return CLLM_CHAT_FORMAT_LLAMA3;
     return CLLM_CHAT_FORMAT_GENERIC;
