@@ -359,7 +359,8 @@ typedef struct cllm_chat_template cllm_chat_template;
 
 /* Flags for cllm_chat_template_init_ex. */
 #define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
-#define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* cllm_chat: strftime_now() sees 2026-07-26 10:00:00 (reproducible) */
+#define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* strftime_now() sees 2026-07-26 10:00:00 (reproducible
+                                                  renders, as the golden files); default: local time */
 
 /* Parse a template. On a syntax error *out is NULL, the status is
  * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
@@ -384,13 +385,16 @@ const char *cllm_chat_template_error_type(const cllm_chat_template *t);
 typedef enum cllm_chat_format {
     CLLM_CHAT_FORMAT_CONTENT_ONLY = 0, /* no tool calls; reasoning still split off */
     CLLM_CHAT_FORMAT_GENERIC,          /* whole-output JSON: {"tool_call(s)": ...} or {"name","arguments"} */
-    CLLM_CHAT_FORMAT_HERMES,           /* <tool_call>{json}</tool_call> (Hermes, Qwen, GLM, Qwen3-Coder XML) */
+    CLLM_CHAT_FORMAT_HERMES,           /* tag-wrapped calls: <tool_call>{json}</tool_call> (Hermes, Qwen, GLM,
+                                          Qwen3-Coder XML), <tool_calls>[..] (Apriel), <seed:tool_call>,
+                                          <minimax:tool_call>, <|tool_call_start|>[f(k=v)] (LFM2) */
     CLLM_CHAT_FORMAT_LLAMA3,           /* {"name":..,"parameters":..} and <|python_tag|> */
     CLLM_CHAT_FORMAT_MISTRAL,          /* [TOOL_CALLS][...] or [TOOL_CALLS]name[ARGS]{...}; [THINK] */
     CLLM_CHAT_FORMAT_DEEPSEEK,         /* DeepSeek R1 / V3 / V3.1 tool-call markers */
     CLLM_CHAT_FORMAT_FUNCTIONARY_V3_1, /* <function=name>{json}</function> */
     CLLM_CHAT_FORMAT_FUNCTIONARY_V3_2, /* >>>name\n{json} */
-    CLLM_CHAT_FORMAT_HARMONY           /* gpt-oss channels (analysis / final / commentary to=functions.x) */
+    CLLM_CHAT_FORMAT_HARMONY,          /* gpt-oss channels (analysis / final / commentary to=functions.x) */
+    CLLM_CHAT_FORMAT_KIMI_K2           /* <|tool_calls_section_begin|> ... functions.NAME:IDX ... */
 } cllm_chat_format;
 
 cllm_chat_format cllm_chat_detect_format(const char *template_source);  /* NULL: the ChatML fallback */
@@ -464,6 +468,8 @@ typedef struct cllm_chat_result {
  * "tool_use" variant, that variant is used. A template's raise_exception()
  * fails with CLLM_ERR_INVALID_ARG and its message. */
 cllm_status cllm_chat_apply(cllm_chat *c, const char *request_json, cllm_chat_result *out);
+/* cllm_chat_apply may be called from several threads on one handle; the
+ * failure message is then best read with cllm_last_error() (per thread). */
 void        cllm_chat_result_clear(cllm_chat_result *r);
 
 /* -------------------------------------------------------------- sampling */
