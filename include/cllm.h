@@ -570,6 +570,15 @@ const char *cllm_sampler_last_error(const cllm_sampler *s);
 /* Candidates left after the last sample's chain, sorted by p when the chain
  * computed probabilities (borrowed until the next call). Returns the count. */
 int32_t     cllm_sampler_last_candidates(const cllm_sampler *s, const cllm_token_prob **out);
+/* Grammar only: fewest code points that complete the grammar (0 when
+ * complete), -1 without a grammar. */
+int32_t     cllm_sampler_grammar_distance(const cllm_sampler *s);
+/* Grammar only: in closing mode every sampled token must shorten that
+ * distance (the most likely such token is taken), and once the grammar is
+ * complete the most likely EOG token is. Each token then adds at least one
+ * code point, so a caller with a token budget that turns this on when
+ * tokens_left <= distance (+ a margin) ends with complete output. */
+void        cllm_sampler_set_closing(cllm_sampler *s, bool on);
 
 /* A parsed GBNF grammar plus its match state. */
 typedef struct cllm_grammar cllm_grammar;
@@ -588,6 +597,9 @@ cllm_status cllm_grammar_accept_token(cllm_grammar *g, int32_t token);
 bool        cllm_grammar_is_complete(const cllm_grammar *g);
 void        cllm_grammar_reset(cllm_grammar *g);
 const char *cllm_grammar_last_error(const cllm_grammar *g);
+/* The fewest code points that would complete the text so far (0 when
+ * complete; INT32_MAX if no completion exists). */
+int32_t     cllm_grammar_distance(const cllm_grammar *g);
 
 /* JSON Schema (text) to GBNF (caller frees *gbnf_out with free()). On error
  * returns CLLM_ERR_UNSUPPORTED (naming the keyword) or CLLM_ERR_FORMAT, with
