@@ -135,7 +135,7 @@ static void *re_sampler_new(srv_engine *e, const srv_sampling *sp, char *err, si
         p.n_logit_bias = sp->n_bias;
     }
     p.grammar = sp->grammar;
-    cllm_vocab_view view = {e->n_vocab, view_piece, view_is_eog, (void *)R->vocab};
+    cllm_vocab_view view = {.n_vocab = e->n_vocab, .piece = view_piece, .is_eog = view_is_eog, .user = (void *)R->vocab};
     cllm_sampler *s = NULL;
     if (cllm_sampler_init(&p, &view, &s) != CLLM_OK) {
         snprintf(err, errlen, "%s", cllm_last_error());
