@@ -117,6 +117,59 @@ int main(int argc, char **argv) {
             cllm_afree(w);
         }
     }
+    /* Tiles: 2048 x 2048 weights against 1 and 32 activation rows, in blocks
+     * of 16 weight rows (as the matmul op does), vec_dot loop vs tile kernel.
+     * Reported as weight bytes per ns for one activation row and as
+     * giga multiply-adds per second for 32. */
+    printf("\ntiles (2048 x 2048 weights, blocks of 16 rows): vec_dot loop -> tile kernel\n");
+    printf("%-7s %-8s %-8s %26s %26s\n", "type", "table", "", "1 token: GB/s", "32 tokens: GMAC/s");
+    enum { NTOK = 32 };
+    uint8_t *acts = malloc((size_t)cols * 8 * NTOK);
+    float *xs = malloc(sizeof(float) * cols * NTOK), *outs = malloc(sizeof(float) * 2048 * NTOK);
+    for (int64_t i = 0; i < cols * NTOK; i++) xs[i] = (float)((int)(rnd() % 2001) - 1000) * 1e-3f;
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const cllm_type t = types[ti];
+        if (argc > first_type_arg) {
+            bool want = false;
+            for (int a = first_type_arg; a < argc; a++) want |= cllm_type_from_name(argv[a]) == (int)t;
+            if (!want) continue;
+        }
+        for (int i = 1; i < 5; i++) {
+            const cllm_kernels *k = tables[i];
+            if (!k || !k->type[t].vec_dot_tile) continue;
+            const int64_t rows = 2048;
+            const size_t ws = cllm_type_row_size(t, cols), as = cllm_type_row_size(k->type[t].act_type, cols);
+            uint8_t *w = cllm_amalloc(ws * rows);
+            fill_weights(t, w, ws * rows);
+            for (int j = 0; j < NTOK; j++) k->from_float[k->type[t].act_type](xs + j * cols, acts + j * as, cols);
+            double res[2][2];
+            for (int ntok_i = 0; ntok_i < 2; ntok_i++) {
+                const int ntok = ntok_i ? NTOK : 1;
+                for (int mode = 0; mode < 2; mode++) {
+                    cllm_kernels kk = *k;
+                    if (mode == 0) kk.type[t].vec_dot_tile = NULL;
+                    uint64_t best = UINT64_MAX, t_start = cllm_time_ns();
+                    int reps = 0;
+                    do {
+                        const uint64_t t0 = cllm_time_ns();
+                        for (int64_t r = 0; r < rows; r += 16)
+                            cllm_cpu_vec_dot_tile(&kk, t, cols, 16, ntok, outs + r, rows, w + r * ws, ws, acts, as);
+                        const uint64_t dt = cllm_time_ns() - t0;
+                        if (dt < best) best = dt;
+                        reps++;
+                    } while (reps < 3 || (double)(cllm_time_ns() - t_start) < ms * 1e6);
+                    res[ntok_i][mode] = ntok_i ? (double)rows * cols * ntok / (double)best
+                                               : (double)(ws * rows) / (double)best;
+                }
+            }
+            printf("%-7s %-8s %-8s %12.2f -> %8.2f %12.2f -> %8.2f\n", cllm_type_name(t), k->name, "",
+                   res[0][0], res[0][1], res[1][0], res[1][1]);
+            cllm_afree(w);
+        }
+    }
+    free(acts);
+    free(xs);
+    free(outs);
     free(x);
     free(act);
     free(out);

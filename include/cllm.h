@@ -478,7 +478,17 @@ typedef struct cllm_vocab_view {
     /* True for end-of-generation tokens (EOS, EOT, ...). May be NULL. */
     bool (*is_eog)(void *user, int32_t id);
     void *user;
+    /* Optional: id of the token whose text is exactly text[0..len), or -1;
+     * resolves grammar references like <think>. NULL: match pieces. */
+    int32_t (*find)(void *user, const char *text, size_t len);
 } cllm_vocab_view;
+
+/* A view over a cllm_vocab (pieces: cllm_token_to_piece without special
+ * text, so control tokens have none; EOG: cllm_vocab_is_eog; find:
+ * cllm_vocab_find). vocab is borrowed; free the view with
+ * cllm_vocab_view_free once the sampler/grammar is built. */
+cllm_status cllm_vocab_view_init(cllm_vocab_view *view, const struct cllm_vocab *vocab);
+void        cllm_vocab_view_free(cllm_vocab_view *view);
 
 typedef struct cllm_logit_bias { int32_t token; float bias; } cllm_logit_bias;
 
@@ -542,6 +552,9 @@ int32_t     cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_
 /* Record a token (sampled or forced): penalty/DRY history and grammar state.
  * CLLM_ERR_INVALID_ARG if the grammar rejects it (state unchanged). */
 cllm_status cllm_sampler_accept(cllm_sampler *s, int32_t token);
+/* Same; with use_grammar false only the penalty/DRY history is updated (for
+ * prompt tokens, as llama.cpp's accept_grammar=false). */
+cllm_status cllm_sampler_accept_ex(cllm_sampler *s, int32_t token, bool use_grammar);
 /* Forget history, restart the grammar, reset mirostat, reseed. */
 void        cllm_sampler_reset(cllm_sampler *s);
 const char *cllm_sampler_last_error(const cllm_sampler *s);

@@ -75,7 +75,7 @@ static bool toy_eog(void *user, int32_t id) {
     (void)user;
     return id == 0;
 }
-static const cllm_vocab_view k_toy = {N_TOY, toy_piece, toy_eog, NULL};
+static const cllm_vocab_view k_toy = {.n_vocab = N_TOY, .piece = toy_piece, .is_eog = toy_eog};
 
 /* Compare cllm_grammar_apply/_token_ok with accepting each token on a fresh
  * grammar after the same prefix. */
@@ -233,10 +233,14 @@ int main(void) {
         const char *good[] = {"{}", "{\"a\": 1}", "{\"a\":[1, 2,{\"b\":null}],\"c\":\"x\\\"y\\u00e9\"}",
                               "{\"k\": -0.5e12}", "{\"a\": true, \"b\": false}",
                               "{ \"nested\": {\"x\": [ ]}}", "{\"h\\u00e9\": \"h\xc3\xa9llo \xe6\x97\xa5\"}",
-                              "{\n  \"a\": 1\n}", "{\"n\": 0.25}", NULL};
+                              "{\n  \"a\": 1\n}", "{\"n\": 0.25}",
+                              "{\"max\": \"\xf4\x8f\xbf\xbf\xef\xbf\xbd\"}", NULL};
         const char *bad[] = {"[1]", "{\"a\":}", "{\"a\" 1}", "{a:1}", "{\"a\":01}", "{\"a\":\"\\x\"}",
                              "{\"a\":1,}", "{\"a\":\"line\nbreak\"}", "{\"a\":1}}", "{", "{\"a\":tru}",
-                             "{\"a\":\"\xe6\x97\"}", NULL};
+                             "{\"a\":\"\xe6\x97\"}",
+                             /* invalid UTF-8: bad lead, overlong, surrogate, > U+10FFFF, stray continuation */
+                             "{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xe0\x80\x80\"}",
+                             "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x80\"}", NULL};
         check_set("json.gbnf", text[5], good, bad);
     }
     if (text[0]) {

@@ -168,12 +168,18 @@ static void compare_table(const cllm_kernels *k) {
                 xf[200] = -9.0f;
             }
             const uint64_t sz = cllm_type_row_size(at, n);
-            memset(a1, 0xAA, sz);
-            memset(a2, 0x55, sz);
-            ref->from_float[at](xf, a1, n);
-            k->from_float[at](xf, a2, n);
+            uint8_t *o1 = malloc(sz), *o2 = malloc(sz); /* exact size: ASan sees overruns */
+            float *xe = malloc((size_t)n * sizeof(float));
+            memcpy(xe, xf, (size_t)n * sizeof(float));
+            memset(o1, 0xAA, sz);
+            memset(o2, 0x55, sz);
+            ref->from_float[at](xe, o1, n);
+            k->from_float[at](xe, o2, n);
             runs++;
-            if (memcmp(a1, a2, sz) != 0) bad++;
+            if (memcmp(o1, o2, sz) != 0) bad++;
+            free(o1);
+            free(o2);
+            free(xe);
         }
         CHECK(bad == 0, "%s from_float %s: %d of %d rows differ from scalar", k->name, cllm_type_name(at), bad, runs);
         printf("  %-7s from_float %-6s %s (%d rows bytewise)\n", k->name, cllm_type_name(at), bad ? "DIFFERS" : "identical", runs);
@@ -213,9 +219,16 @@ static void compare_table(const cllm_kernels *k) {
                         extra += fabs(cllm_fp16_to_fp32(m) * cllm_fp16_to_fp32(yb[b].s)) * 1e-3;
                     }
                 }
+                /* exact-size copies, so that ASan sees any read past a row */
+                const size_t wsz = cllm_type_row_size(t, n), asz = cllm_type_row_size(at, n);
+                uint8_t *we = malloc(wsz), *ae = malloc(asz);
+                memcpy(we, w, wsz);
+                memcpy(ae, a1, asz);
                 float s_ref = 0.0f, s_k = 0.0f;
-                ref->type[t].vec_dot(n, &s_ref, w, a1);
-                k->type[t].vec_dot(n, &s_k, w, a1);
+                ref->type[t].vec_dot(n, &s_ref, we, ae);
+                k->type[t].vec_dot(n, &s_k, we, ae);
+                free(we);
+                free(ae);
                 const double tol = 1e-5 * mag + 1e-30;
                 const double err = fabs((double)s_ref - (double)s_k);
                 const double err_ref = fabs((double)s_ref - exact);
@@ -251,6 +264,65 @@ static void compare_table(const cllm_kernels *k) {
     free(a2);
 }
 
+/* Tiles: cllm_cpu_vec_dot_tile (the slot's tile kernel or the vec_dot loop)
+ * against vec_dot per pair, for ragged tile shapes. */
+static void compare_tiles(const cllm_kernels *k) {
+    enum { NR = 9, NC = 7 };
+    const int nrs[] = {1, 3, 4, 5, 9}, ncs[] = {1, 2, 4, 5, 7};
+    for (int ti = 0; ti < N_WTYPES; ti++) {
+        const cllm_type t = g_wtypes[ti];
+        const cllm_type at = k->type[t].act_type;
+        const int64_t n = cllm_type_get_traits(t)->blck_size == QK_K ? 512 : 96;
+        const size_t ws = cllm_type_row_size(t, n), as = cllm_type_row_size(at, n);
+        uint8_t *w = malloc(ws * NR), *a = malloc(as * NC);
+        float *x = malloc(n * sizeof(float)), *wd = malloc(n * sizeof(float)), *ad = malloc(n * sizeof(float));
+        float s[NC * 16];
+        int bad = 0, cases = 0;
+        for (int r = 0; r < NR; r++) (void)make_weights(t, w + r * ws, n);
+        for (int c = 0; c < NC; c++) {
+            for (int64_t i = 0; i < n; i++) x[i] = rnd_normal() * 2.0f;
+            k->from_float[at](x, a + c * as, n);
+        }
+        for (size_t a1 = 0; a1 < sizeof nrs / sizeof nrs[0]; a1++)
+            for (size_t a2 = 0; a2 < sizeof ncs / sizeof ncs[0]; a2++) {
+                const int nr = nrs[a1], nc = ncs[a2];
+                const int64_t lds = 16;
+                for (int i = 0; i < NC * 16; i++) s[i] = -12345.0f;
+                cllm_cpu_vec_dot_tile(k, t, n, nr, nc, s, lds, w, ws, a, as);
+                for (int c = 0; c < NC; c++)
+                    for (int r = 0; r < 16; r++) {
+                        const float got = s[c * lds + r];
+                        if (c >= nc || r >= nr) {
+                            if (got != -12345.0f) bad++; /* wrote outside the tile */
+                            continue;
+                        }
+                        float ref = 0.0f;
+                        k->type[t].vec_dot(n, &ref, w + r * ws, a + c * as);
+                        cllm_quant_dequantize_row(t, w + r * ws, wd, n);
+                        cllm_quant_dequantize_row(at, a + c * as, ad, n);
+                        double mag = 0.0;
+                        for (int64_t i = 0; i < n; i++) mag += fabs((double)wd[i] * ad[i]);
+                        cases++;
+                        if (!(fabs((double)got - ref) <= 1e-5 * mag + 1e-30)) {
+                            if (bad < 3)
+                                fprintf(stderr, "  tile %s %s %dx%d [%d,%d]: %.9g vs vec_dot %.9g\n", k->name,
+                                        cllm_type_name(t), nr, nc, r, c, got, ref);
+                            bad++;
+                        }
+                    }
+            }
+        CHECK(bad == 0, "%s tile %s: %d of %d entries wrong", k->name, cllm_type_name(t), bad, cases);
+        if (k->type[t].vec_dot_tile)
+            printf("  %-7s tile    %-6s %s (%d entries, shapes 1..9 x 1..7)\n", k->name, cllm_type_name(t),
+                   bad ? "FAIL" : "ok", cases);
+        free(w);
+        free(a);
+        free(x);
+        free(wd);
+        free(ad);
+    }
+}
+
 int main(void) {
     test_detect_dispatch();
     test_scalar_basics();
@@ -264,6 +336,8 @@ int main(void) {
             continue;
         }
         compare_table(tables[i]);
+        compare_tiles(tables[i]);
     }
+    compare_tiles(cllm_kernels_scalar());
     return test_finish();
 }

@@ -29,7 +29,7 @@ for tool in node npm curl; do
 done
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "FAIL: chromium is missing (scripts/install-deps.sh installs it)"; exit 1; }
-NPM_DIR=$(dirname "$BIN")/npm
+NPM_DIR=$(cd "$(dirname "$BIN")" && pwd)/npm
 if [ ! -d "$NPM_DIR/node_modules/openai" ] || [ ! -d "$NPM_DIR/node_modules/@anthropic-ai/sdk" ] ||
    [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
   note "installing openai, @anthropic-ai/sdk, playwright-core into $NPM_DIR"

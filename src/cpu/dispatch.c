@@ -55,3 +55,16 @@ const cllm_kernels *cllm_kernels_get(void) {
     pthread_once(&g_table_once, choose);
     return g_table;
 }
+
+void cllm_cpu_vec_dot_tile(const cllm_kernels *k, cllm_type wt, int64_t n, int nr, int nc, float *s,
+                           int64_t lds, const void *w, size_t w_stride, const void *a, size_t a_stride) {
+    const cllm_type_kernels *tk = &k->type[wt];
+    if (tk->vec_dot_tile) {
+        tk->vec_dot_tile(n, nr, nc, s, lds, w, w_stride, a, a_stride);
+        return;
+    }
+    for (int j = 0; j < nc; j++)
+        for (int i = 0; i < nr; i++)
+            tk->vec_dot(n, &s[(int64_t)j * lds + i], (const char *)w + (size_t)i * w_stride,
+                        (const char *)a + (size_t)j * a_stride);
+}

@@ -7,17 +7,25 @@
 
 #include "cllm.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* s = dot(w, a) over n elements: w is one weight row of the slot's type,
  * a one activation row already converted to the slot's act_type. */
 typedef void (*cllm_vec_dot_fn)(int64_t n, float *s, const void *w, const void *a);
+/* A tile of dot products: s[j*lds + i] = dot(w_i, a_j) for i < nr weight
+ * rows (w_i = w + i*w_stride bytes) and j < nc activation rows (a_j = a +
+ * j*a_stride bytes), each n elements. Same numbers as vec_dot up to float
+ * summation order; faster because unpacking and activation work are shared. */
+typedef void (*cllm_vec_dot_tile_fn)(int64_t n, int nr, int nc, float *s, int64_t lds, const void *w,
+                                     size_t w_stride, const void *a, size_t a_stride);
 /* Convert n floats to a row of an activation type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */
 typedef void (*cllm_from_float_fn)(const float *x, void *y, int64_t n);
 
 typedef struct cllm_type_kernels {
     cllm_type act_type;        /* activation type this weight type dots with */
     cllm_vec_dot_fn vec_dot;   /* NULL: the type has no dot product */
+    cllm_vec_dot_tile_fn vec_dot_tile; /* NULL: no tile kernel (use cllm_cpu_vec_dot_tile) */
 } cllm_type_kernels;
 
 typedef struct cllm_kernels {
@@ -48,5 +56,11 @@ const cllm_kernels *cllm_kernels_avx512_zmm(void);
 
 /* The table in use: chosen on first call from CPU detection and CLLM_CPU. */
 const cllm_kernels *cllm_kernels_get(void);
+
+/* The tile of dot products (see cllm_vec_dot_tile_fn) for weight type wt with
+ * table k: its vec_dot_tile when it has one, else a loop over vec_dot.
+ * Pointers are borrowed; s must hold (nc-1)*lds + nr floats. */
+void cllm_cpu_vec_dot_tile(const cllm_kernels *k, cllm_type wt, int64_t n, int nr, int nc, float *s,
+                           int64_t lds, const void *w, size_t w_stride, const void *a, size_t a_stride);
 
 #endif /* CLLM_CPU_KERNELS_H */

@@ -49,7 +49,7 @@ static inline void cpu_relax(void) {
 static void *worker_main(void *p) {
     worker *w = p;
     cllm_threadpool *tp = w->tp;
-    unsigned seen = atomic_load_explicit(&tp->gen, memory_order_acquire);
+    unsigned seen = 0;   /* gen's initial value: a run posted before this thread started is not missed */
     for (;;) {
         unsigned g;
         int spins = 0;

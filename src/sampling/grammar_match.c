@@ -22,7 +22,11 @@
 typedef struct putf8 {
     uint32_t value;  /* bits decoded so far */
     int n_remain;    /* continuation bytes still expected; -1: invalid */
+    int total;       /* length of the pending sequence (2..4), 0 if none */
 } putf8;
+
+/* Smallest code point that needs a `len`-byte UTF-8 sequence. */
+static uint32_t utf8_min(int len) { return len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000; }
 
 typedef struct gstacks {
     uint32_t *data;       /* all stacks, concatenated */
@@ -147,14 +151,19 @@ static bool match_char(const cllm_gbnf *g, uint32_t pos, uint32_t c) {
     return found != neg;
 }
 
-/* Could a character of this element start with the pending partial bytes? */
+/* Could a character of this element start with the pending partial bytes?
+ * The candidates are the code points [lo, hi] the sequence can still become,
+ * clamped to what a valid sequence of its length encodes. */
 static bool match_partial(const cllm_gbnf *g, uint32_t pos, putf8 p) {
     const gr_elem *e = &g->elems[pos];
     if (p.n_remain <= 0) return p.n_remain == 0;
     uint32_t lo = p.value << (6 * p.n_remain);
     uint32_t hi = lo | ((1u << (6 * p.n_remain)) - 1);
-    /* Overlong 2-byte lead (0xC0/0xC1) cannot become any character. */
-    if (p.n_remain == 1 && p.value < 2) return false;
+    uint32_t mn = utf8_min(p.total);
+    if (lo < mn) lo = mn;
+    if (hi > 0x10ffff) hi = 0x10ffff;
+    if (lo > hi) return false;
+    if (lo >= 0xd800 && hi <= 0xdfff) return false; /* only surrogates left */
     if (e->type == GR_CHAR_ANY) return true;
     bool neg = e->type == GR_CHAR_NOT;
     do {
@@ -236,12 +245,13 @@ static void pop_advance(const cllm_gbnf *g, const gstacks *in, size_t i, uint32_
 
 /* ------------------------------------------------------------ UTF-8 */
 /* Decode bytes continuing from state p; appends code points to cps (room for
- * len + 1 needed). Returns the new state (n_remain -1 on invalid input). */
+ * len + 1 needed). Returns the new state (n_remain -1 on invalid input:
+ * bad lead or continuation bytes, overlong forms, surrogates, > U+10FFFF). */
 static putf8 decode_utf8(const char *bytes, size_t len, putf8 p, uint32_t *cps, size_t *ncps) {
     const unsigned char *u = (const unsigned char *)bytes;
     size_t i = 0, k = 0;
     uint32_t v = p.value;
-    int rem = p.n_remain;
+    int rem = p.n_remain, total = p.total;
     if (rem < 0) {
         *ncps = 0;
         return p;
@@ -252,27 +262,34 @@ static putf8 decode_utf8(const char *bytes, size_t len, putf8 p, uint32_t *cps, 
             if ((c & 0xc0) != 0x80) goto invalid;
             v = (v << 6) | (c & 0x3f);
             rem--;
+            if (rem == 0) {
+                if (v < utf8_min(total) || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) goto invalid;
+                total = 0;
+            }
         } else if (c < 0x80) {
             v = c;
-        } else if ((c & 0xe0) == 0xc0) {
+        } else if (c >= 0xc2 && c <= 0xdf) {
             v = c & 0x1f;
             rem = 1;
+            total = 2;
         } else if ((c & 0xf0) == 0xe0) {
             v = c & 0x0f;
             rem = 2;
-        } else if ((c & 0xf8) == 0xf0) {
+            total = 3;
+        } else if (c >= 0xf0 && c <= 0xf4) {
             v = c & 0x07;
             rem = 3;
+            total = 4;
         } else {
             goto invalid;
         }
         if (rem == 0) cps[k++] = v;
     }
     *ncps = k;
-    return (putf8){rem ? v : 0, rem};
+    return (putf8){rem ? v : 0, rem, rem ? total : 0};
 invalid:
     *ncps = k;
-    return (putf8){0, -1};
+    return (putf8){0, -1, 0};
 }
 
 /* ------------------------------------------------------------ accepting */
@@ -568,7 +585,7 @@ size_t cllm_grammar_n_stacks(const cllm_grammar *g) { return g ? g->stacks.count
 static void set_initial(cllm_grammar *G) {
     const cllm_gbnf *g = &G->g;
     gs_reset(&G->stacks);
-    G->partial = (putf8){0, 0};
+    G->partial = (putf8){0, 0, 0};
     uint32_t a = g->rule_start[g->root];
     for (;;) {
         if (is_end(&g->elems[a])) {
@@ -607,7 +624,7 @@ static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
         if (bo + len > total) len = total - bo; /* piece() changed its mind */
         if (len) memcpy(G->vbytes + bo, p, len);
         size_t nc = 0;
-        G->vpart[i] = decode_utf8(G->vbytes + bo, len, (putf8){0, 0}, G->vcps + co, &nc);
+        G->vpart[i] = decode_utf8(G->vbytes + bo, len, (putf8){0, 0, 0}, G->vcps + co, &nc);
         bo += len;
         co += nc;
         G->vb_off[i + 1] = bo;

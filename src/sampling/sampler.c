@@ -325,9 +325,11 @@ int32_t cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_voca
     return tok;
 }
 
-cllm_status cllm_sampler_accept(cllm_sampler *s, int32_t token) {
+cllm_status cllm_sampler_accept(cllm_sampler *s, int32_t token) { return cllm_sampler_accept_ex(s, token, true); }
+
+cllm_status cllm_sampler_accept_ex(cllm_sampler *s, int32_t token, bool use_grammar) {
     if (!s) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "sampler: NULL");
-    if (s->grammar) {
+    if (s->grammar && use_grammar) {
         cllm_status st = cllm_grammar_accept_token(s->grammar, token);
         if (st != CLLM_OK) return cllm_err_set(&s->err, st, "%s", cllm_grammar_last_error(s->grammar));
     }

@@ -17,6 +17,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,18 +167,20 @@ static const pretok_def *find_def(const char *pre) {
     return NULL;
 }
 
+static const char *g_names[128];
+static pthread_once_t g_names_once = PTHREAD_ONCE_INIT;
+
+static void names_init(void) {
+    int k = 0;
+    for (size_t i = 0; i < sizeof k_pretoks / sizeof k_pretoks[0]; i++)
+        for (int j = 0; j < 12 && k_pretoks[i].names[j]; j++)
+            if (k_pretoks[i].names[j][0] && k < 127) g_names[k++] = k_pretoks[i].names[j];
+    g_names[k] = NULL;
+}
+
 const char *const *cllm_pretok_names(void) {
-    static const char *names[128];
-    static int done;
-    if (!done) {
-        int k = 0;
-        for (size_t i = 0; i < sizeof k_pretoks / sizeof k_pretoks[0]; i++)
-            for (int j = 0; j < 12 && k_pretoks[i].names[j]; j++)
-                if (k_pretoks[i].names[j][0] && k < 127) names[k++] = k_pretoks[i].names[j];
-        names[k] = NULL;
-        done = 1;
-    }
-    return names;
+    pthread_once(&g_names_once, names_init);
+    return g_names;
 }
 
 void cllm_pretok_free(cllm_pretok *p) {

@@ -100,6 +100,10 @@ struct cllm_vocab {
 
     /* SPM: token for each byte (<0xXX> or the 1-byte text), -1 if none. */
     int32_t byte_token[256];
+    /* SPM: bytes that precede U+2581 inside some token. Elsewhere a U+2581
+     * symbol starts a part of the text no token can span, so the parts merge
+     * independently (same result, far better locality). */
+    uint8_t spm_glue_before_space[256];
 
     /* BPE: piece id of each byte's GPT-2 character; merge ranks. */
     int32_t       byte_piece[256];

@@ -12,10 +12,7 @@ void cllm_cpu_avx512_fill(cllm_kernels *k, const cllm_cpu_features *f);
 void cllm_cpu_vnni256_fill_quant(cllm_kernels *k);  /* dot_vnni256.c */
 void cllm_cpu_avx512_fill_q32(cllm_kernels *k);     /* dot512_q32.c */
 void cllm_cpu_avx512_fill_q32_zmm_alt(cllm_kernels *k); /* zmm Q4_0/Q5_0/Q8_0 (avx512z) */
-void cllm_cpu_avx512_fill_k(cllm_kernels *k);       /* dot512_k.c */
-/* zmm Q4_K x Q8_K kernel, not in the table (slower than VNNI-256 on Intel);
- * in the "avx512z" alternate table (cllm_kernels_avx512_zmm). */
-void cllm_cpu_dot_q4_K_zmm(int64_t n, float *s, const void *w, const void *a);
+void cllm_cpu_avx512_fill_k_zmm_alt(cllm_kernels *k); /* dot512_k.c: zmm Q4_K/Q6_K (avx512z) */
 void cllm_cpu_avx512_fill_float(cllm_kernels *k, const cllm_cpu_features *f); /* float_avx512.c */
 
 #endif

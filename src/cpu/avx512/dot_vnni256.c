@@ -8,5 +8,9 @@
 #define X86_VNNI 1
 #define X86_FN(name) name##_vnni256
 #include "cpu/x86_dot256.inc.h"
+#include "cpu/x86_tile256.inc.h"
 
-void cllm_cpu_vnni256_fill_quant(cllm_kernels *k) { fill_quant_vnni256(k); }
+void cllm_cpu_vnni256_fill_quant(cllm_kernels *k) {
+    fill_quant_vnni256(k);
+    fill_tiles_vnni256(k);
+}

@@ -18,7 +18,7 @@ static void build(void) {
     g_avx512z = g_avx512;
     g_avx512z.name = "avx512z";
     cllm_cpu_avx512_fill_q32_zmm_alt(&g_avx512z);
-    g_avx512z.type[CLLM_TYPE_Q4_K].vec_dot = cllm_cpu_dot_q4_K_zmm;
+    cllm_cpu_avx512_fill_k_zmm_alt(&g_avx512z);
 }
 
 static bool supported(void) {

@@ -53,13 +53,22 @@ void cllm_cpu_dot_q3_K_ref(int64_t n, float *s, const void *w, const void *a) {
     for (int64_t b = 0; b < nb; b++) {
         int8_t sc[16];
         cllm_cpu_unpack_q3k_scales(x[b].scales, sc);
+        /* element e = 128h + 32p + l: 2 bits at qs[32h + l] >> 2p, high bit
+         * hmask[l] bit 4h + p (clear: subtract 4); integer lane e % 8 */
         int32_t lane[8] = {0};
-        for (int e = 0; e < QK_K; e++) {
-            const int h = e >> 7, p = (e >> 5) & 3, l = e & 31;
-            int v = (x[b].qs[h * 32 + l] >> (2 * p)) & 3;
-            if (!(x[b].hmask[l] & (1u << (h * 4 + p)))) v -= 4;
-            lane[e & 7] += sc[e >> 4] * (v * y[b].qs[e]);
-        }
+        for (int h = 0; h < 2; h++)
+            for (int p = 0; p < 4; p++) {
+                const int e0 = 128 * h + 32 * p;
+                const uint8_t hbit = (uint8_t)(1u << (4 * h + p));
+                for (int g = 0; g < 2; g++) { /* two 16-element groups, one scale each */
+                    const int scale = sc[(e0 >> 4) + g];
+                    for (int l = 16 * g; l < 16 * g + 16; l++) {
+                        int v = (x[b].qs[32 * h + l] >> (2 * p)) & 3;
+                        v -= (x[b].hmask[l] & hbit) ? 0 : 4;
+                        lane[l & 7] += scale * (v * y[b].qs[e0 + l]);
+                    }
+                }
+            }
         const float d = H2F(x[b].d) * y[b].d;
         for (int l = 0; l < 8; l++) sums[l] += d * (float)lane[l];
     }
@@ -77,13 +86,18 @@ void cllm_cpu_dot_q4_K_ref(int64_t n, float *s, const void *w, const void *a) {
         cllm_cpu_unpack_k4_scales(x[b].scales, sc, mn);
         int summ = 0;
         for (int g = 0; g < 16; g++) summ += y[b].bsums[g] * mn[g / 2];
+        /* element e = 64j + 32hi + l: nibble hi of qs[32j + l]; lane e % 8 */
         int32_t lane[8] = {0};
-        for (int e = 0; e < QK_K; e++) {
-            const int j = e >> 6, hi = (e >> 5) & 1, l = e & 31;
-            const uint8_t q = x[b].qs[j * 32 + l];
-            const int v = hi ? (q >> 4) : (q & 0x0F);
-            lane[e & 7] += sc[e >> 5] * (v * y[b].qs[e]);
-        }
+        for (int j = 0; j < 4; j++)
+            for (int hi = 0; hi < 2; hi++) {
+                const int scale = sc[2 * j + hi];
+                const int8_t *q8 = y[b].qs + 64 * j + 32 * hi;
+                for (int l = 0; l < 32; l++) {
+                    const uint8_t q = x[b].qs[32 * j + l];
+                    const int v = hi ? (q >> 4) : (q & 0x0F);
+                    lane[l & 7] += scale * (v * q8[l]);
+                }
+            }
         const float d = H2F(x[b].d) * y[b].d;
         for (int l = 0; l < 8; l++) sums[l] += d * (float)lane[l];
         const float dmin = H2F(x[b].dmin) * y[b].d;
@@ -103,14 +117,20 @@ void cllm_cpu_dot_q5_K_ref(int64_t n, float *s, const void *w, const void *a) {
         cllm_cpu_unpack_k4_scales(x[b].scales, sc, mn);
         int summ = 0;
         for (int g = 0; g < 16; g++) summ += y[b].bsums[g] * mn[g / 2];
+        /* as Q4_K, plus 16 where qh[l] has bit 2j + hi */
         int32_t lane[8] = {0};
-        for (int e = 0; e < QK_K; e++) {
-            const int j = e >> 6, hi = (e >> 5) & 1, l = e & 31;
-            const uint8_t q = x[b].qs[j * 32 + l];
-            int v = hi ? (q >> 4) : (q & 0x0F);
-            if (x[b].qh[l] & (1u << (e >> 5))) v += 16;
-            lane[e & 7] += sc[e >> 5] * (v * y[b].qs[e]);
-        }
+        for (int j = 0; j < 4; j++)
+            for (int hi = 0; hi < 2; hi++) {
+                const int scale = sc[2 * j + hi];
+                const uint8_t hbit = (uint8_t)(1u << (2 * j + hi));
+                const int8_t *q8 = y[b].qs + 64 * j + 32 * hi;
+                for (int l = 0; l < 32; l++) {
+                    const uint8_t q = x[b].qs[32 * j + l];
+                    int v = hi ? (q >> 4) : (q & 0x0F);
+                    v += (x[b].qh[l] & hbit) ? 16 : 0;
+                    lane[l & 7] += scale * (v * q8[l]);
+                }
+            }
         const float d = H2F(x[b].d) * y[b].d;
         for (int l = 0; l < 8; l++) sums[l] += d * (float)lane[l];
         const float dmin = H2F(x[b].dmin) * y[b].d;
@@ -125,18 +145,24 @@ void cllm_cpu_dot_q6_K_ref(int64_t n, float *s, const void *w, const void *a) {
     const int64_t nb = n / QK_K;
     float sums[8] = {0};
     for (int64_t b = 0; b < nb; b++) {
+        /* half h (128 elements), quarter p inside it, position l < 32:
+         * low nibble from ql[64h + l + 32*(p&1)] (p >= 2: high nibble), high
+         * 2 bits from qh[32h + l] >> 2p; value - 32; lane e % 8 */
         int32_t lane[8] = {0};
-        for (int e = 0; e < QK_K; e++) {
-            /* half h (128 elements), quarter p inside it, position l < 32:
-             * low nibble from ql[64h + l + 32*(p&1)] (p>=2: high nibble),
-             * high 2 bits from qh[32h + l] >> 2p. */
-            const int h = e >> 7, p = (e >> 5) & 3, l = e & 31;
-            const uint8_t ql = x[b].ql[h * 64 + l + 32 * (p & 1)];
-            const int lo = p >= 2 ? (ql >> 4) : (ql & 0x0F);
-            const int hb = (x[b].qh[h * 32 + l] >> (2 * p)) & 3;
-            const int v = (lo | (hb << 4)) - 32;
-            lane[e & 7] += x[b].scales[e >> 4] * (v * y[b].qs[e]);
-        }
+        for (int h = 0; h < 2; h++)
+            for (int p = 0; p < 4; p++) {
+                const int e0 = 128 * h + 32 * p;
+                const uint8_t *ql = x[b].ql + 64 * h + 32 * (p & 1);
+                const uint8_t *qh = x[b].qh + 32 * h;
+                for (int g = 0; g < 2; g++) {
+                    const int scale = x[b].scales[(e0 >> 4) + g];
+                    for (int l = 16 * g; l < 16 * g + 16; l++) {
+                        const int lo = p >= 2 ? (ql[l] >> 4) : (ql[l] & 0x0F);
+                        const int v = (lo | (((qh[l] >> (2 * p)) & 3) << 4)) - 32;
+                        lane[l & 7] += scale * (v * y[b].qs[e0 + l]);
+                    }
+                }
+            }
         const float d = H2F(x[b].d) * y[b].d;
         for (int l = 0; l < 8; l++) sums[l] += d * (float)lane[l];
     }
