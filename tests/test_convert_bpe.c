@@ -7,7 +7,9 @@
  * the reference: model gpt2, the same pre (llama-bpe / qwen2), identical token
  * list, token types and merges, the same bos/eos, and the vocab's test strings
  * must tokenize to the expected ids. Also a tokenizer.json whose pre-tokenizer
- * regex is unknown is refused with a message naming it. */
+ * regex is unknown is refused with a message naming it. The SentencePiece
+ * path: the llama-spm vocab written as a tokenizer.model protobuf converts to
+ * identical tokens, scores and types and the reference ids. */
 #include "convert/convert.h"
 #include "testutil.h"
 
@@ -134,6 +136,66 @@ static bool make_folder(const cllm_gguf *g, const char *dir, const char *regex) 
     return ok && write_text(path, cfg) && write_checkpoint(dir, n);
 }
 
+static void pb_varint(FILE *f, uint64_t v) {
+    do {
+        uint8_t b = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v) b |= 0x80;
+        fputc(b, f);
+    } while (v);
+}
+
+/* tokenizer.model (sentencepiece ModelProto: pieces = field 1, each
+ * {1: piece, 2: score, 3: type}) from a vocab GGUF, plus a trainer-spec-like
+ * field 2 that readers must skip. */
+static bool make_spm_folder(const cllm_gguf *g, const char *dir) {
+    const int64_t kt = cllm_gguf_find_key(g, "tokenizer.ggml.tokens"), ks = cllm_gguf_find_key(g, "tokenizer.ggml.scores"),
+                  ky = cllm_gguf_find_key(g, "tokenizer.ggml.token_type");
+    if (kt < 0 || ks < 0 || ky < 0) return false;
+    char path[600];
+    snprintf(path, sizeof path, "%s/tokenizer.model", dir);
+    FILE *f = fopen(path, "wb");
+    if (!f) return false;
+    const float *sc = cllm_gguf_arr_data(g, ks);
+    const int32_t *ty = cllm_gguf_arr_data(g, ky);
+    for (uint64_t i = 0; i < cllm_gguf_arr_n(g, kt); i++) {
+        size_t l;
+        const char *s = cllm_gguf_arr_str(g, kt, i, &l);
+        uint8_t tb[16];
+        size_t tl = 0;
+        for (uint64_t v = (uint64_t)ty[i];; ) { tb[tl] = (uint8_t)(v & 0x7f); v >>= 7; if (v) tb[tl++] |= 0x80; else { tl++; break; } }
+        size_t ll = 0;
+        for (uint64_t v = l; v; v >>= 7) ll++;
+        if (!ll) ll = 1;
+        const uint64_t body = 1 + ll + l + 1 + 4 + 1 + tl;
+        fputc((1 << 3) | 2, f);
+        pb_varint(f, body);
+        fputc((1 << 3) | 2, f);
+        pb_varint(f, l);
+        fwrite(s, 1, l, f);
+        fputc((2 << 3) | 5, f);
+        fwrite(&sc[i], 4, 1, f);
+        fputc((3 << 3) | 0, f);
+        fwrite(tb, 1, tl, f);
+    }
+    fputc((2 << 3) | 2, f); /* a field the converter does not use */
+    pb_varint(f, 3);
+    fwrite("abc", 1, 3, f);
+    bool ok = fclose(f) == 0;
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    ok = ok && write_text(path, "{\"bos_token\": \"<s>\", \"eos_token\": \"</s>\", \"unk_token\": \"<unk>\", "
+                                "\"add_bos_token\": true, \"add_eos_token\": false}");
+    char cfg[512];
+    snprintf(cfg, sizeof cfg,
+             "{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 8, \"intermediate_size\": 16, "
+             "\"num_attention_heads\": 2, \"num_hidden_layers\": 1, \"bos_token_id\": 1, \"eos_token_id\": 2, "
+             "\"max_position_embeddings\": 64, \"rms_norm_eps\": 1e-05, \"vocab_size\": %llu, "
+             "\"tie_word_embeddings\": true}",
+             (unsigned long long)cllm_gguf_arr_n(g, kt));
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    return ok && write_text(path, cfg) && write_checkpoint(dir, (int64_t)cllm_gguf_arr_n(g, kt));
+}
+
 static void check_vocab(const char *name, const char *regex, const char *pre) {
     char src[256], dir[256], out[300], path[600];
     snprintf(src, sizeof src, "vocab/ggml-vocab-%s.gguf", name);
@@ -143,7 +205,8 @@ static void check_vocab(const char *name, const char *regex, const char *pre) {
     cllm_gguf *g = NULL, *o = NULL;
     CHECK(cllm_gguf_open(test_shared_path(src), &g) == CLLM_OK, "open %s", src);
     if (!g) return;
-    CHECK(make_folder(g, dir, regex), "%s: building the HF folder", name);
+    const bool spm = regex == NULL;
+    CHECK(spm ? make_spm_folder(g, dir) : make_folder(g, dir, regex), "%s: building the HF folder", name);
     cllm_convert_params p = {.outtype = CLLM_TYPE_F16};
     cllm_status st = cllm_convert_hf(dir, out, &p);
     CHECK(st == CLLM_OK, "%s: convert: %s", name, cllm_last_error());
@@ -152,14 +215,16 @@ static void check_vocab(const char *name, const char *regex, const char *pre) {
         const char *model = "", *gpre = "";
         cllm_gguf_get_str(o, "tokenizer.ggml.model", &model, NULL);
         cllm_gguf_get_str(o, "tokenizer.ggml.pre", &gpre, NULL);
-        CHECK(!strcmp(model, "gpt2") && !strcmp(gpre, pre), "%s: model %s pre %s", name, model, gpre);
-        static const char *const keys[] = {"tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges"};
-        for (int k = 0; k < 3; k++) {
+        CHECK(!strcmp(model, spm ? "llama" : "gpt2") && !strcmp(gpre, pre), "%s: model %s pre %s", name, model, gpre);
+        static const char *const keys[] = {"tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges",
+                                           "tokenizer.ggml.scores"};
+        for (int k = 0; k < 4; k++) {
+            if ((k == 2 && spm) || (k == 3 && !spm)) continue;
             const int64_t a = cllm_gguf_find_key(g, keys[k]), b = cllm_gguf_find_key(o, keys[k]);
             bool same = a >= 0 && b >= 0 && cllm_gguf_arr_n(g, a) == cllm_gguf_arr_n(o, b);
             int64_t first_bad = -1;
             for (uint64_t i = 0; same && i < cllm_gguf_arr_n(g, a); i++) {
-                if (k == 1) {
+                if (k == 1 || k == 3) { /* int32 types / float32 scores: compare the bits */
                     same = ((const int32_t *)cllm_gguf_arr_data(g, a))[i] == ((const int32_t *)cllm_gguf_arr_data(o, b))[i];
                 } else {
                     size_t la, lb;
@@ -214,7 +279,7 @@ static void check_vocab(const char *name, const char *regex, const char *pre) {
             }
             free(ids);
         }
-        printf("%s: converted tokenizer (gpt2, pre %s): %d/%d test strings give the reference ids\n", name, gpre,
+        printf("%s: converted tokenizer (%s, pre %s): %d/%d test strings give the reference ids\n", name, model, gpre,
                good, cases);
         CHECK(cases > 10 && good == cases, "%s: %d of %d test strings differ", name, cases - good, cases);
         free(inp);
@@ -230,8 +295,9 @@ static void check_vocab(const char *name, const char *regex, const char *pre) {
     }
     cllm_gguf_free(o);
     cllm_gguf_free(g);
-    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "config.json", "model.safetensors"};
-    for (int k = 0; k < 4; k++) {
+    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "config.json", "model.safetensors",
+                                        "tokenizer.model"};
+    for (int k = 0; k < 5; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[k]);
         unlink(path);
     }
@@ -243,5 +309,6 @@ int main(void) {
     test_require_shared("vocab GGUFs");
     check_vocab("llama3", RX_LLAMA3, "llama-bpe");
     check_vocab("qwen3", RX_QWEN2, "qwen2");
+    check_vocab("llama-spm", NULL, "default");
     return test_finish();
 }
