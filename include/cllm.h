@@ -607,6 +607,33 @@ int32_t     cllm_grammar_distance(const cllm_grammar *g);
 cllm_status cllm_json_schema_to_grammar(const char *schema_json, char **gbnf_out,
                                         char *err, size_t errlen);
 
+/* ------------------------------------------------------------------ pull */
+/* Models from a Hugging Face hub (`cllm pull`, `-hf REPO[:QUANT]`): the
+ * GGUF of REPO whose file name carries the quant tag (case-insensitive;
+ * default Q4_K_M, else the repo's first GGUF), every part of a split model,
+ * downloaded with resume into the cache ($CLLM_CACHE or ~/.cache/cllm,
+ * as CACHE/owner/name/file) and checked against the hub's size and sha256.
+ * A cached file and the cached listing are reused when the hub cannot be
+ * reached. See docs/tools.md. */
+typedef void (*cllm_pull_progress_fn)(const char *file, uint64_t done, uint64_t total, void *user);
+
+typedef struct cllm_pull_params {
+    const char *endpoint;   /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+    const char *token;      /* bearer token for gated repos ($HF_TOKEN) */
+    const char *cache_dir;  /* NULL: $CLLM_CACHE, else ~/.cache/cllm */
+    bool offline;           /* use only the cache ($CLLM_OFFLINE / $HF_HUB_OFFLINE) */
+    cllm_pull_progress_fn progress; /* called during downloads; may be NULL */
+    void *user;
+} cllm_pull_params;
+
+/* Defaults from the environment (HF_ENDPOINT, HF_TOKEN, CLLM_CACHE, ...). */
+cllm_pull_params cllm_pull_default_params(void);
+/* Resolve "owner/name[:QUANT]" to a local file, downloading what is missing.
+ * *path_out (caller frees) is the model file, or the first part of a split
+ * model. Errors name the repo, the quant or the file. */
+cllm_status cllm_pull_resolve(const char *repo_spec, char **path_out);
+cllm_status cllm_pull_resolve_ex(const char *repo_spec, const cllm_pull_params *p, char **path_out);
+
 #ifdef __cplusplus
 }
 #endif
