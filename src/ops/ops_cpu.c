@@ -151,9 +151,11 @@ cllm_status cllm_ops_ctx_init(const cllm_ops_limits *lim, cllm_ops_ctx **out) {
     const int64_t row = (lim->max_row + 255) / 256 * 256;
     c->act_buf_bytes = (size_t)lim->n_batch * (size_t)row * sizeof(float);
     c->act_buf = cllm_amalloc(c->act_buf_bytes);
-    /* Per-thread: attention scores [n_ctx], acc [head_dim], converted query
-     * [head_dim floats worth of bytes], rope cache [head_dim]; padded to 64 B. */
-    c->thr_floats = ((size_t)lim->n_ctx + 3 * (size_t)lim->head_dim + 64 + 15) & ~(size_t)15;
+    /* Per-thread: the attention tile (attention.c) or the rope cache
+     * [head_dim]; padded to 64 B. */
+    size_t thr = cllm_attn_scratch_floats(lim->head_dim);
+    if (thr < (size_t)lim->head_dim + 64) thr = (size_t)lim->head_dim + 64;
+    c->thr_floats = (thr + 15) & ~(size_t)15;
     c->thr = cllm_amalloc(c->thr_floats * sizeof(float) * (size_t)lim->n_threads);
     if (!c->act_buf || !c->thr) {
         const size_t bytes = c->act_buf_bytes;
