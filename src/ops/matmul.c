@@ -5,7 +5,8 @@
  * float ones) with the kernel table's from_float, rows split over threads.
  * Phase 2: each thread takes a contiguous range of output rows (over all n_w
  * weights concatenated) and, for blocks of CLLM_MM_ROWS weight rows, loops
- * over tiles of CLLM_MM_TOKS tokens calling the integer vec_dot. Rows outer,
+ * over tiles of CLLM_MM_TOKS tokens calling the kernel table's tile of
+ * integer dot products (cllm_cpu_vec_dot_tile; vec_dot for one token). Rows outer,
  * tokens inner: each weight row is read from memory once per batch, and the
  * row block stays in L1/L2 while the tiles of activations stream by. */
 #include "ops/ops_cpu.h"
@@ -63,10 +64,14 @@ static void mm_run(void *arg, int ith, int nth) {
             const int64_t re = rb + CLLM_MM_ROWS < hi ? rb + CLLM_MM_ROWS : hi;
             for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
                 const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
-                for (int64_t r = rb; r < re; r++) {
-                    const void *wr = (const char *)w->data + (size_t)r * w->row_bytes;
-                    for (int tk = tb; tk < te; tk++)
-                        dot(ne0, &y[(int64_t)tk * ldy + r], wr, xa + (size_t)tk * t->arow);
+                if (te - tb == 1) {   /* one token (decode): plain dot products */
+                    for (int64_t r = rb; r < re; r++)
+                        dot(ne0, &y[(int64_t)tb * ldy + r], (const char *)w->data + (size_t)r * w->row_bytes,
+                            xa + (size_t)tb * t->arow);
+                } else {              /* a tile: the kernel shares unpacking across rows and tokens */
+                    cllm_cpu_vec_dot_tile(c->kern, w->type, ne0, (int)(re - rb), te - tb, &y[(int64_t)tb * ldy + rb],
+                                          ldy, (const char *)w->data + (size_t)rb * w->row_bytes, w->row_bytes,
+                                          xa + (size_t)tb * t->arow, t->arow);
                 }
             }
         }
