@@ -61,7 +61,7 @@ typedef struct attn_task {
     int64_t tiles;   /* row tiles per kv head */
 } attn_task;
 
-static void attn_run(void *arg, int ith, int nth) {
+static void attn_run(void *arg, int64_t i0, int64_t i1, int ith) {
     attn_task *t = arg;
     const cllm_attn_args *a = t->a;
     cllm_ops_ctx *c = t->c;
@@ -81,8 +81,6 @@ static void attn_run(void *arg, int ith, int nth) {
     float *mx = vc + (size_t)AT_CELLS * hd;
     float *sum = mx + AT_ROWS;
 
-    int64_t i0, i1;
-    cllm_split_range((int64_t)a->n_head_kv * t->tiles, ith, nth, &i0, &i1);
     for (int64_t item = i0; item < i1; item++) {
         const int g = (int)(item / t->tiles);
         const int64_t r0 = (item % t->tiles) * AT_ROWS;
@@ -176,7 +174,5 @@ void cllm_cpu_attention(cllm_ops_ctx *c, const cllm_attn_args *a) {
     const int group = a->n_head / a->n_head_kv;
     attn_task t = {c, a, ((int64_t)a->n_tok * group + AT_ROWS - 1) / AT_ROWS};
     const int64_t items = (int64_t)a->n_head_kv * t.tiles;
-    int nth = cllm_threadpool_n_threads(c->tp);
-    if (items < nth) nth = (int)items;
-    cllm_threadpool_run_n(c->tp, nth, attn_run, &t);
+    cllm_threadpool_for(c->tp, items, 1, attn_run, &t);
 }
