@@ -3,7 +3,8 @@
 //   node ajv_validate.js check DIR          every DIR/*.json {schema, valid, invalid_text}:
 //                                           valid instances must validate, invalid texts must not
 //   node ajv_validate.js validate SCHEMA.json DOCS.jsonl
-//                                           every line of DOCS must parse and validate
+//                                           every line of DOCS is a JSON string holding one
+//                                           document, which must parse and validate
 // Exit 0 when all pass; prints one line per failure.
 'use strict';
 const fs = require('fs');
@@ -40,7 +41,7 @@ if (mode === 'check') {
   const lines = fs.readFileSync(b, 'utf8').split('\n').filter((l) => l.length > 0);
   for (const l of lines) {
     let doc;
-    try { doc = JSON.parse(l); } catch (e) { fail(`not JSON: ${l}`); continue; }
+    try { doc = JSON.parse(JSON.parse(l)); } catch (e) { fail(`not JSON: ${l}`); continue; }
     if (v(doc)) passes++; else fail(`invalid: ${l} ${JSON.stringify(v.errors)}`);
   }
 } else {

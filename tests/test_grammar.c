@@ -75,7 +75,7 @@ static bool toy_eog(void *user, int32_t id) {
     (void)user;
     return id == 0;
 }
-static const cllm_vocab_view k_toy = {N_TOY, toy_piece, toy_eog, NULL};
+static const cllm_vocab_view k_toy = {.n_vocab = N_TOY, .piece = toy_piece, .is_eog = toy_eog};
 
 /* Compare cllm_grammar_apply/_token_ok with accepting each token on a fresh
  * grammar after the same prefix. */
@@ -233,10 +233,14 @@ int main(void) {
         const char *good[] = {"{}", "{\"a\": 1}", "{\"a\":[1, 2,{\"b\":null}],\"c\":\"x\\\"y\\u00e9\"}",
                               "{\"k\": -0.5e12}", "{\"a\": true, \"b\": false}",
                               "{ \"nested\": {\"x\": [ ]}}", "{\"h\\u00e9\": \"h\xc3\xa9llo \xe6\x97\xa5\"}",
-                              "{\n  \"a\": 1\n}", "{\"n\": 0.25}", NULL};
+                              "{\n  \"a\": 1\n}", "{\"n\": 0.25}",
+                              "{\"max\": \"\xf4\x8f\xbf\xbf\xef\xbf\xbd\"}", NULL};
         const char *bad[] = {"[1]", "{\"a\":}", "{\"a\" 1}", "{a:1}", "{\"a\":01}", "{\"a\":\"\\x\"}",
                              "{\"a\":1,}", "{\"a\":\"line\nbreak\"}", "{\"a\":1}}", "{", "{\"a\":tru}",
-                             "{\"a\":\"\xe6\x97\"}", NULL};
+                             "{\"a\":\"\xe6\x97\"}",
+                             /* invalid UTF-8: bad lead, overlong, surrogate, > U+10FFFF, stray continuation */
+                             "{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xe0\x80\x80\"}",
+                             "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x80\"}", NULL};
         check_set("json.gbnf", text[5], good, bad);
     }
     if (text[0]) {
@@ -273,6 +277,27 @@ int main(void) {
         const char *good[] = {"Hello, world!", "a\tb\nc [x] {y} \\z", NULL};
         const char *bad[] = {"", "two  spaces", "caf\xc3\xa9", NULL};
         check_set("english.gbnf", text[3], good, bad);
+    }
+
+    /* ---------- distance to completion ---------- */
+    if (text[5]) {
+        cllm_grammar *g = NULL;
+        cllm_grammar_init(text[5], NULL, NULL, &g);
+        if (g) {
+            CHECK(cllm_grammar_distance(g) == 2, "json start: {} (%d)", cllm_grammar_distance(g));
+            cllm_grammar_accept_bytes(g, "{", 1);
+            CHECK(cllm_grammar_distance(g) == 1, "after {: } (%d)", cllm_grammar_distance(g));
+            cllm_grammar_accept_bytes(g, "\"a", 2);
+            CHECK(cllm_grammar_distance(g) == 4, "after {\"a: \":0} (%d)", cllm_grammar_distance(g));
+            cllm_grammar_accept_bytes(g, "\":[[", 4);
+            CHECK(cllm_grammar_distance(g) == 3, "after {\"a\":[[: ]]} (%d)", cllm_grammar_distance(g));
+            cllm_grammar_accept_bytes(g, "]]}", 3);
+            CHECK(cllm_grammar_distance(g) == 0 && cllm_grammar_is_complete(g), "complete: 0");
+            cllm_grammar_free(g);
+        }
+        cllm_grammar_init("root ::= \"ab\" x\nx ::= \"c\"{3} | y\ny ::= \"de\"", NULL, NULL, &g);
+        CHECK(g && cllm_grammar_distance(g) == 4, "shortest alternative (%d)", g ? cllm_grammar_distance(g) : -1);
+        cllm_grammar_free(g);
     }
 
     /* ---------- masking over a toy vocabulary vs brute force ---------- */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+
 static bool accepts(cllm_grammar *g, const char *text) {
     cllm_grammar_reset(g);
     if (cllm_grammar_accept_bytes(g, text, strlen(text)) != CLLM_OK) return false;
@@ -102,21 +103,25 @@ static void check_unsupported(const char *schema, cllm_status want, const char *
     CHECK(strcmp(cllm_last_error(), err) == 0, "last error mirrors");
 }
 
-int main(void) {
-    /* ---------- data-driven schemas ---------- */
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/tests/schemas", CLLM_SOURCE_DIR);
+static int list_schemas(char *dir, size_t dirlen, char **names, int max) {
+    snprintf(dir, dirlen, "%s/tests/schemas", CLLM_SOURCE_DIR);
     DIR *dp = opendir(dir);
     CHECK(dp != NULL, "open %s", dir);
-    char *names[64];
     int n = 0;
     struct dirent *de;
-    while (dp && (de = readdir(dp)) && n < 64) {
+    while (dp && (de = readdir(dp)) && n < max) {
         size_t l = strlen(de->d_name);
         if (l > 5 && strcmp(de->d_name + l - 5, ".json") == 0) names[n++] = strdup(de->d_name);
     }
     if (dp) closedir(dp);
     qsort(names, (size_t)n, sizeof *names, cmp_str);
+    return n;
+}
+
+int main(void) {
+    /* ---------- data-driven schemas ---------- */
+    char dir[1024], *names[64];
+    int n = list_schemas(dir, sizeof dir, names, 64);
     CHECK(n >= 10, "at least 10 schemas (%d)", n);
     for (int i = 0; i < n; i++) {
         char path[2048];
@@ -139,6 +144,17 @@ int main(void) {
     check_int_range("{\"type\":\"integer\",\"exclusiveMinimum\":1.5,\"maximum\":19.9}", 2, 19);
     check_int_range("{\"type\":\"integer\",\"minimum\":-2999,\"maximum\":2999}", -2999, 2999);
     check_int_range("{\"type\":\"integer\",\"minimum\":1234,\"maximum\":1299}", 1234, 1299);
+
+    /* ---------- extreme bounds still give a parsable grammar ---------- */
+    {
+        cllm_grammar *g = grammar_for("{\"type\":\"integer\",\"minimum\":1000000000000000}", NULL);
+        CHECK(g && accepts(g, "1000000000000000") && accepts(g, "9999999999999999") && !accepts(g, "999999999999999"),
+              "minimum 1e15");
+        cllm_grammar_free(g);
+        g = grammar_for("{\"type\":\"integer\",\"maximum\":-1000000000000000}", NULL);
+        CHECK(g && accepts(g, "-1000000000000000") && !accepts(g, "-999999999999999"), "maximum -1e15");
+        cllm_grammar_free(g);
+    }
 
     /* ---------- errors ---------- */
     check_unsupported("{\"type\":\"string\",\"pattern\":\"^a\"}", CLLM_ERR_UNSUPPORTED, "'pattern'", NULL);

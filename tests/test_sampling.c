@@ -6,13 +6,14 @@
 #include "sampling/samplers.h"
 #include "testutil.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NEAR(a, b, tol) (fabs((double)(a) - (double)(b)) <= (tol))
 
-static cllm_token_prob g_buf[4096];
+static cllm_token_prob g_buf[8192];
 
 /* Candidates with ids 0..n-1 and the given logits. */
 static cllm_cands mk(const float *logits, size_t n) {
@@ -114,6 +115,27 @@ static void test_top_p_min_p(void) {
     c = mkp(p, 4);
     cllm_samp_top_p(&c, 1.0f, 0);
     CHECK(c.size == 4, "top_p 1 is off");
+    /* Large arrays take a partial-sort path: same result as the full sort. */
+    {
+        cllm_rng r;
+        cllm_rng_seed(&r, 5);
+        static float big[5000];
+        for (int i = 0; i < 5000; i++) { float u = cllm_rng_uniform_f(&r); big[i] = 20.0f * u * u * u * u * u * u * u * u; }
+        for (int round = 0; round < 2; round++) {
+            float pp = round ? 0.3f : 0.9f;
+            cllm_cands a = mk(big, 5000);
+            cllm_samp_top_p(&a, pp, 0); /* unsorted: partial path */
+            static cllm_token_prob keep[5000];
+            size_t na = a.size;
+            memcpy(keep, a.data, na * sizeof *keep);
+            cllm_cands b = mk(big, 5000);
+            cllm_cands_sort(&b); /* sorted: full path */
+            cllm_samp_top_p(&b, pp, 0);
+            int same = na == b.size;
+            for (size_t i = 0; same && i < na; i++) same = keep[i].id == b.data[i].id && keep[i].p == b.data[i].p;
+            CHECK(same, "top_p %.1f: partial path (%zu) == full path (%zu)", pp, na, b.size);
+        }
+    }
 
     c = mkp(p, 4);
     cllm_samp_min_p(&c, 0.2f, 0); /* keep p >= 0.1 */
@@ -123,7 +145,7 @@ static void test_top_p_min_p(void) {
     CHECK(c.size == 1 && c.data[0].id == 0, "min_p 0.65 keeps 1");
     c = mkp(p, 4);
     cllm_samp_min_p(&c, 0.65f, 2);
-    CHECK(c.size == 4, "min_p: too few kept -> unchanged");
+    CHECK(c.size == 2 && c.data[0].id == 0 && c.data[1].id == 1, "min_p: too few pass -> the min_keep best");
     c = mkp(p, 4);
     cllm_samp_min_p(&c, 0.0f, 0);
     CHECK(c.size == 4, "min_p 0 is off");
@@ -457,7 +479,7 @@ static void test_chain(void) {
 }
 
 static void test_grammar_sampling(void) {
-    cllm_vocab_view v = {N_PC, pc_piece, pc_eog, NULL};
+    cllm_vocab_view v = {.n_vocab = N_PC, .piece = pc_piece, .is_eog = pc_eog};
     cllm_sampler_params p = cllm_sampler_default_params();
     p.grammar = "root ::= \"{\" [ab]+ \"}\"";
     p.temp = 1.5f;
@@ -496,6 +518,38 @@ static void test_grammar_sampling(void) {
         CHECK(cllm_sampler_accept(s, 8) != CLLM_OK, "forced invalid token refused");
         cllm_sampler_free(s);
     }
+    /* Closing mode: every token shortens the distance, then EOG. */
+    p.seed = 4;
+    cllm_sampler_init(&p, &v, &s);
+    CHECK(cllm_sampler_grammar_distance(s) == 3, "distance {a} = 3 (%d)", cllm_sampler_grammar_distance(s));
+    for (int i = 0; i < N_PC; i++) l[i] = 0.0f;
+    l[3] = 10.0f; /* "a" would go on forever */
+    l[1] = 5.0f;
+    int32_t t1 = cllm_sampler_sample(s, l, N_PC);
+    cllm_sampler_accept(s, t1);
+    cllm_sampler_set_closing(s, true);
+    char out[64] = "";
+    strcat(out, k_pc[t1]);
+    int n_closing = 0;
+    for (int i = 0; i < 10; i++) {
+        int32_t t = cllm_sampler_sample(s, l, N_PC);
+        CHECK(t >= 0, "closing sample: %s", cllm_sampler_last_error(s));
+        if (t < 0) break;
+        cllm_sampler_accept(s, t);
+        n_closing++;
+        if (t == 0) break;
+        strcat(out, k_pc[t]);
+    }
+    CHECK(strcmp(out, "{a}") == 0 && n_closing == 3, "closing: '%s' in %d tokens", out, n_closing);
+    CHECK(cllm_sampler_grammar_distance(s) == 0, "complete");
+    cllm_sampler_free(s);
+    CHECK(cllm_sampler_grammar_distance(NULL) == -1, "no sampler");
+    /* Prompt tokens: history only, the grammar does not see them. */
+    p.seed = 3;
+    cllm_sampler_init(&p, &v, &s);
+    CHECK(cllm_sampler_accept_ex(s, 8, false) == CLLM_OK, "x as prompt token, no grammar");
+    CHECK(cllm_sampler_accept(s, 1) == CLLM_OK, "grammar still at its start: '{' accepted");
+    cllm_sampler_free(s);
     /* Dead end: every allowed token is banned. */
     p.seed = 1;
     cllm_logit_bias bans[] = {{1, -INFINITY}, {6, -INFINITY}};
@@ -506,6 +560,102 @@ static void test_grammar_sampling(void) {
     CHECK(cllm_sampler_sample(s, l, N_PC) == -1 && strstr(cllm_sampler_last_error(s), "grammar"),
           "dead end reported: %s", cllm_sampler_last_error(s));
     cllm_sampler_free(s);
+}
+
+/* json.gbnf over the real stories260K vocabulary (SPM, byte tokens) with a
+ * random "model" that prefers JSON punctuation: every finished sample must
+ * parse as a JSON object; unfinished ones must still be grammar prefixes. */
+static void test_real_vocab_json(void) {
+    if (!test_shared_dir()) {
+        printf("note: ../shared absent, skipping the stories260K grammar sampling check\n");
+        return;
+    }
+    cllm_gguf *gg = NULL;
+    cllm_vocab *voc = NULL;
+    if (cllm_gguf_open(test_shared_path("models/real/stories260K.gguf"), &gg) != CLLM_OK ||
+        cllm_vocab_load(gg, &voc) != CLLM_OK) {
+        CHECK(0, "load stories260K vocab: %s", cllm_last_error());
+        cllm_gguf_free(gg);
+        return;
+    }
+    char *gbnf = test_read_file(test_shared_path("grammars/json.gbnf"), NULL);
+    CHECK(gbnf != NULL, "json.gbnf");
+    cllm_vocab_view vv;
+    CHECK(cllm_vocab_view_init(&vv, voc) == CLLM_OK, "view");
+    int32_t nv = vv.n_vocab;
+    float *bias = calloc((size_t)nv, sizeof *bias), *l = malloc((size_t)nv * sizeof *l);
+    char piece[64];
+    for (int32_t t = 0; t < nv; t++) {
+        int32_t n = cllm_token_to_piece(voc, t, piece, sizeof piece, false);
+        for (int32_t i = 0; i < n; i++)
+            if (strchr("{}[]\":,0123456789", piece[i])) bias[t] = 4.0f;
+    }
+    cllm_sampler_params p = cllm_sampler_default_params();
+    p.grammar = gbnf;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    p.temp = 1.0f;
+    cllm_rng r;
+    cllm_rng_seed(&r, 2024);
+    int complete = 0, parsed = 0, prefix_ok = 0, overflow = 0;
+    const int n_samples = 200, max_tokens = 400;
+    for (int k = 0; k < n_samples; k++) {
+        p.seed = (uint64_t)k;
+        cllm_sampler *s = NULL;
+        if (cllm_sampler_init(&p, &vv, &s) != CLLM_OK) {
+            CHECK(0, "init: %s", cllm_last_error());
+            break;
+        }
+        char text[8192];
+        size_t tl = 0;
+        bool done = false;
+        for (int step = 0; step < max_tokens && !done; step++) {
+            for (int32_t t = 0; t < nv; t++) l[t] = 3.0f * cllm_rng_uniform_f(&r) + bias[t];
+            int32_t t = cllm_sampler_sample(s, l, nv);
+            if (t < 0) {
+                CHECK(0, "sample %d step %d: %s", k, step, cllm_sampler_last_error(s));
+                break;
+            }
+            CHECK(cllm_sampler_accept(s, t) == CLLM_OK, "accept: %s", cllm_sampler_last_error(s));
+            if (cllm_vocab_is_eog(voc, t)) {
+                done = true;
+                break;
+            }
+            int32_t n = cllm_token_to_piece(voc, t, text + tl, (int32_t)(sizeof text - 1 - tl), false);
+            if (n > 0) tl += (size_t)n;
+        }
+        text[tl] = '\0';
+        if (done) {
+            complete++;
+            json_error_t je;
+            json_t *j = json_loads(text, 0, &je);
+            if (j && json_is_object(j)) parsed++;
+            /* json.gbnf allows 16-digit exponents (valid JSON) that
+             * overflow a double: jansson refuses those numbers only. */
+            else if (!j && strstr(je.text, "real number overflow")) parsed++, overflow++;
+            else CHECK(0, "sample %d is not a JSON object (%s): %s", k, je.text, text);
+            json_decref(j);
+        } else {
+            cllm_grammar *g = NULL;
+            cllm_grammar_init(gbnf, NULL, NULL, &g);
+            prefix_ok += g && cllm_grammar_accept_bytes(g, text, tl) == CLLM_OK;
+            cllm_grammar_free(g);
+        }
+        cllm_sampler_free(s);
+    }
+    printf("stories260K vocab + json.gbnf: %d/%d finished, %d parsed as JSON objects (%d with a number jansson "
+           "cannot hold), %d unfinished valid prefixes\n",
+           complete, n_samples, parsed, overflow, prefix_ok);
+    CHECK(parsed == complete, "every finished sample parses");
+    CHECK(prefix_ok == n_samples - complete, "every unfinished sample is a grammar prefix");
+    CHECK(complete >= n_samples / 2, "most samples finish (%d)", complete);
+    free(bias);
+    free(l);
+    free(gbnf);
+    cllm_vocab_view_free(&vv);
+    cllm_vocab_free(voc);
+    cllm_gguf_free(gg);
 }
 
 int main(void) {
@@ -523,5 +673,6 @@ int main(void) {
     test_mirostat();
     test_chain();
     test_grammar_sampling();
+    test_real_vocab_json();
     return test_finish();
 }

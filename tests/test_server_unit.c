@@ -5,6 +5,7 @@
  * compared with the fake model's exact continuation, which depends on every
  * token of the sequence, so a wrongly reused or misplaced KV prefix shows. */
 #include "server/server.h"
+#include "server/util.h"
 #include "testutil.h"
 
 #include "server/mock_engine.c"
@@ -159,6 +160,62 @@ static srv_server *start(srv_config *cfg, srv_engine *e) {
     return s;
 }
 
+/* ------------------------------------------------- output splitter */
+typedef struct split_out { char content[512], reasoning[512]; int calls; } split_out;
+static void split_cb(void *user, bool reasoning, const char *text, size_t len) {
+    split_out *o = user;
+    char *dst = reasoning ? o->reasoning : o->content;
+    strncat(dst, text, len);
+    o->calls++;
+}
+/* Feed text in pieces of `step` bytes; returns the number of tool calls. */
+static int split_run(const char *text, bool tools, bool force, size_t step, split_out *o, json_t **calls) {
+    srv_split sp;
+    memset(o, 0, sizeof *o);
+    srv_split_init(&sp, tools, force);
+    for (size_t i = 0; i < strlen(text); i += step) {
+        size_t n = strlen(text) - i < step ? strlen(text) - i : step;
+        srv_split_feed(&sp, text + i, n, split_cb, o);
+    }
+    int n = srv_split_finish(&sp, split_cb, o);
+    if (calls) *calls = json_incref(sp.tool_calls);
+    srv_split_free(&sp);
+    return n;
+}
+
+static void test_splitter(void) {
+    split_out o;
+    json_t *calls = NULL;
+    for (size_t step = 1; step <= 7; step += 3) {
+        CHECK(split_run("<think>hmm</think>\n\nHello", false, false, step, &o, NULL) == 0 &&
+                  !strcmp(o.reasoning, "hmm") && !strcmp(o.content, "Hello"),
+              "think split (step %zu): '%s' / '%s'", step, o.reasoning, o.content);
+        CHECK(split_run("Plain <thin text", false, false, step, &o, NULL) == 0 && !strcmp(o.content, "Plain <thin text"),
+              "partial tag released: '%s'", o.content);
+        int n = split_run("Sure.<tool_call>{\"name\":\"f\",\"arguments\":{\"x\":1}}</tool_call>", true, false, step, &o,
+                          &calls);
+        CHECK(n == 1 && !strcmp(o.content, "Sure.") &&
+                  !strcmp(json_string_value(json_object_get(json_array_get(calls, 0), "name")), "f") &&
+                  !strcmp(json_string_value(json_object_get(json_array_get(calls, 0), "arguments")), "{\"x\":1}"),
+              "tool_call markup (step %zu): %d '%s'", step, n, o.content);
+        json_decref(calls);
+        n = split_run(" [{\"name\":\"a\",\"parameters\":{}},{\"name\":\"b\",\"arguments\":\"{}\"}]", true, false,
+                      step, &o, &calls);
+        CHECK(n == 2 && !o.content[0], "bare JSON array of calls: %d '%s'", n, o.content);
+        json_decref(calls);
+        n = split_run("{not json", true, false, step, &o, NULL);
+        CHECK(n == 0 && !strcmp(o.content, "{not json"), "unparsable call text is content: '%s'", o.content);
+        n = split_run("{\"a\":1}", false, false, step, &o, NULL);
+        CHECK(n == 0 && !strcmp(o.content, "{\"a\":1}"), "no tools: JSON is content");
+        n = split_run("[TOOL_CALLS][{\"name\":\"g\",\"arguments\":{}}]", true, false, step, &o, NULL);
+        CHECK(n == 1, "[TOOL_CALLS] form: %d", n);
+        n = split_run("{\"name\":\"g\",\"arguments\":{\"q\":\"\u00e9\"}}", false, true, step, &o, &calls);
+        CHECK(n == 1 && strstr(json_string_value(json_object_get(json_array_get(calls, 0), "arguments")), "\u00e9") != NULL,
+              "forced call object: %d", n);
+        json_decref(calls);
+    }
+}
+
 int main(int argc, char **argv) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     srv_config cfg;
@@ -184,6 +241,7 @@ int main(int argc, char **argv) {
     cfg.embeddings = true;
     cfg.max_body = 4096;
     cfg.model_path = "mock.gguf";
+    test_splitter();
     srv_server *s = start(&cfg, mock_engine_new(4, 2048, 64, 300, 0));
     g_port = srv_port(s);
     char want[512], got[4096];

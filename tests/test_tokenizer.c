@@ -290,6 +290,46 @@ static void test_bpe(void) {
     cllm_vocab_free(v);
 }
 
+/* Words of text under a pre-tokenizer, joined with '|'. */
+static void check_split(const char *pre, const char *text, const char *want) {
+    static tv t;
+    memset(&t, 0, sizeof t);
+    add_bytes_bpe(&t);
+    cllm_status st;
+    cllm_vocab *v = build_bpe(&t, NULL, 0, pre, &st);
+    CHECK(st == CLLM_OK, "pre %s: %s", pre, cllm_last_error());
+    if (!v) return;
+    size_t *spans = NULL, cap = 0;
+    int64_t n = cllm_pretok_split(v->pretok, text, strlen(text), &spans, &cap);
+    char got[512];
+    size_t k = 0;
+    for (int64_t i = 0; i < n && k + 64 < sizeof got; i++) {
+        if (i) got[k++] = '|';
+        memcpy(got + k, text + spans[2 * i], spans[2 * i + 1]);
+        k += spans[2 * i + 1];
+    }
+    got[k] = 0;
+    CHECK(!strcmp(got, want), "pre %s: split '%s', want '%s'", pre, got, want);
+    free(spans);
+    cllm_vocab_free(v);
+}
+
+static void test_pretok(void) {
+    check_split("gpt-2", "Hello world's  test 123", "Hello| world|'s| | test| 123");
+    check_split("llama-bpe", "12345 abc\n\n  x", "123|45| abc|\n\n| | x");
+    check_split("qwen2", "x12345", "x|1|2|3|4|5");
+    check_split("gpt-4o", "Hello World's CamelCase 12345", "Hello| World's| Camel|Case| |123|45");
+    check_split("tekken", "Hello World's CamelCase 123", "Hello| World|'s| Camel|Case| |1|2|3");
+    check_split("deepseek-coder", "abc 123 \xe4\xbd\xa0\xe5\xa5\xbd!", "abc| |1|2|3| |\xe4\xbd\xa0\xe5\xa5\xbd|!");
+    check_split("falcon", "x 12345 a+=b", "x| |123|45| a|+=|b");
+    check_split("starcoder", "ab 12", "ab| |1|2");
+    check_split("default", "a, b 1234", "a|,| b| |123|4");
+    /* deepseek-llm: "\\s+$" sees the end of its piece as the end of text. */
+    check_split("deepseek-llm", "hi  \nyo", "hi|  |\n|yo");
+    /* A whitespace run before a word leaves its last space to the word. */
+    check_split("qwen2", "a   b", "a|  | b");
+}
+
 static void test_wpm(void) {
     static tv t;
     memset(&t, 0, sizeof t);
@@ -384,6 +424,111 @@ static void test_stream(void) {
     cllm_vocab_free(v);
 }
 
+/* Reference special-token partition: llama.cpp's algorithm, literally
+ * (one pass per token over a linked list of fragments, leftmost matches),
+ * on the same vocab. Writes "T<id>" / "R<text>" items joined by '|'. */
+static void ref_partition(const cllm_vocab *v, const char *text, size_t len, bool parse_special, char *out,
+                          size_t cap) {
+    typedef struct { int32_t token; size_t off, len; } frag;
+    frag *f = malloc((2 * len + 2) * sizeof *f), *g = malloc((2 * len + 2) * sizeof *g);
+    int n = 0;
+    if (len) f[n++] = (frag){-1, 0, len};
+    for (int32_t s = 0; s < v->n_special; s++) {
+        int32_t id = v->special[s];
+        uint32_t attr = v->attr[id];
+        if (!parse_special && (attr & (CLLM_TOKEN_ATTR_CONTROL | CLLM_TOKEN_ATTR_UNKNOWN))) continue;
+        const char *tt = v->text[id];
+        size_t tl = v->text_len[id];
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (f[i].token >= 0) { g[m++] = f[i]; continue; }
+            size_t off = f[i].off, rem = f[i].len;
+            for (;;) {
+                size_t k = 0;
+                bool found = false;
+                for (; k + tl <= rem; k++)
+                    if (!memcmp(text + off + k, tt, tl)) { found = true; break; }
+                if (!found) break;
+                size_t left = k;
+                if (attr & CLLM_TOKEN_ATTR_LSTRIP)
+                    while (left > 0 && (text[off + left - 1] == ' ' || (text[off + left - 1] >= 9 && text[off + left - 1] <= 13))) left--;
+                if (left) g[m++] = (frag){-1, off, left};
+                g[m++] = (frag){id, 0, 0};
+                size_t roff = off + k + tl, rlen = rem - k - tl;
+                if (attr & CLLM_TOKEN_ATTR_RSTRIP)
+                    while (rlen > 0 && (text[roff] == ' ' || (text[roff] >= 9 && text[roff] <= 13))) { roff++; rlen--; }
+                off = roff;
+                rem = rlen;
+            }
+            if (rem) g[m++] = (frag){-1, off, rem};
+        }
+        memcpy(f, g, sizeof(frag) * (size_t)m);
+        n = m;
+    }
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && o + 64 < cap; i++) {
+        if (f[i].token >= 0) o += (size_t)snprintf(out + o, cap - o, "|T%d", f[i].token);
+        else o += (size_t)snprintf(out + o, cap - o, "|R%.*s", (int)f[i].len, text + f[i].off);
+    }
+    free(f);
+    free(g);
+}
+
+static void test_partition(void) {
+    static tv t;
+    memset(&t, 0, sizeof t);
+    add_bytes_bpe(&t);
+    const char *sp[] = {"<a>", "<a><b>", "ab", "b", "aa", "aaa", " x", "<", "a><", "\n\n", "xx"};
+    int types[] = {3, 4, 4, 4, 3, 4, 4, 4, 3, 4, 2};
+    int first = t.n;
+    for (int i = 0; i < 11; i++) add(&t, sp[i], 0, types[i]);
+    cllm_status st;
+    cllm_vocab *v = build_bpe(&t, NULL, 0, "gpt-2", &st);
+    CHECK(st == CLLM_OK, "partition vocab: %s", cllm_last_error());
+    if (!v) return;
+    const char alpha[] = "<a>b x\n";
+    uint64_t rng = 88172645463325252ull;
+    int bad = 0;
+    for (int it = 0; it < 4000; it++) {
+        /* Random strip attributes on a few tokens each round. */
+        for (int i = 0; i < 11; i++) {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            v->attr[first + i] &= ~(uint32_t)(CLLM_TOKEN_ATTR_LSTRIP | CLLM_TOKEN_ATTR_RSTRIP);
+            if ((rng & 7) == 0) v->attr[first + i] |= CLLM_TOKEN_ATTR_LSTRIP;
+            if ((rng & 56) == 0) v->attr[first + i] |= CLLM_TOKEN_ATTR_RSTRIP;
+        }
+        static char text[70000];
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+        /* Mostly short texts; every 500th one long enough for the unhashed
+         * two-byte index. */
+        size_t n = it % 500 == 7 ? 66000 + rng % 4000 : rng % 40;
+        for (size_t i = 0; i < n; i++) {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            text[i] = alpha[rng % (sizeof alpha - 1)];
+        }
+        bool ps = (it & 1) != 0;
+        static char want[1 << 20], got[1 << 20];
+        ref_partition(v, text, n, ps, want, sizeof want);
+        cllm_fragments fr;
+        st = cllm_special_partition(v, text, n, ps, &fr);
+        size_t o = 0;
+        got[0] = 0;
+        for (int32_t i = fr.head; i >= 0 && o + 64 < sizeof got; i = fr.f[i].next) {
+            if (fr.f[i].token >= 0) o += (size_t)snprintf(got + o, sizeof got - o, "|T%d", fr.f[i].token);
+            else o += (size_t)snprintf(got + o, sizeof got - o, "|R%.*s", (int)fr.f[i].len, text + fr.f[i].off);
+        }
+        cllm_fragments_free(&fr);
+        if (st != CLLM_OK || strcmp(want, got) != 0) {
+            if (bad++ < 3)
+                fprintf(stderr, "partition '%.*s' (ps=%d):\n  want %.200s\n  got  %.200s\n", (int)(n < 80 ? n : 80),
+                        text, ps, want, got);
+        }
+    }
+    CHECK(bad == 0, "%d of 4000 partitions differ from the reference", bad);
+    cllm_vocab_free(v);
+}
+
 static void test_errors(void) {
     static tv t;
     memset(&t, 0, sizeof t);
@@ -411,6 +556,8 @@ static void test_errors(void) {
 int main(void) {
     test_spm();
     test_bpe();
+    test_pretok();
+    test_partition();
     test_wpm();
     test_stream();
     test_errors();

@@ -1,16 +1,40 @@
 /* test_tokenizer_perf.c: tokenizing 1 MiB of mixed text (C code, English
  * prose, Chinese, Japanese, long whitespace and digit runs) with the qwen3
  * vocab (151936 tokens, BPE) must take under a second, and give the same
- * ids in pieces as in one call (no state leaks between calls). The figure
+ * ids in pieces as in one call and from four threads at once. The figure
  * is printed; docs/PERFORMANCE.md records it. The time limit is not checked
  * in sanitizer or unoptimized builds (they are several times slower). */
 #include "cllm.h"
 #include "core/core.h"
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Every part of the text ends with a newline and is followed by " #N ": for
+ * qwen2's regex a word ends after that newline (\s*[\r\n]+ stops there and
+ * " #" is the next word), so the text can be cut there without changing the
+ * ids. True when text[i] is such a newline. */
+static bool cut_point(const char *text, size_t i, size_t n) {
+    return i + 2 < n && text[i] == '\n' && text[i + 1] == ' ' && text[i + 2] == '#';
+}
+
+/* Concurrent use: threads tokenize parts of the text with the same vocab. */
+typedef struct job {
+    const cllm_vocab *v;
+    const char *text;
+    size_t len;
+    int32_t *ids;
+    int32_t cap, n;
+} job;
+
+static void *run_job(void *arg) {
+    job *j = arg;
+    for (int rep = 0; rep < 3; rep++) j->n = cllm_tokenize(j->v, j->text, j->len, j->ids, j->cap, false, false);
+    return NULL;
+}
 
 /* CPU time of this thread: the limit is checked on it, so that other jobs on
  * a shared machine do not make the test flaky; wall time is printed too. */
@@ -87,16 +111,47 @@ int main(void) {
     CHECK(secs < 1.0, "1 MiB took %.3f s (limit 1 s)", secs);
 #endif
 
-    /* Same ids when the text is cut at a newline and tokenized in two calls:
-     * a newline ends a pre-tokenizer word for qwen2's regex. */
+    /* Same ids when the text is cut after a newline and tokenized in two calls. */
     size_t cut = n / 2;
-    while (cut < n && text[cut] != '\n') cut++;
+    while (cut < n && !cut_point(text, cut, n)) cut++;
     cut++;
     int32_t *a = malloc(sizeof(int32_t) * (size_t)cap);
     int32_t na = cllm_tokenize(v, text, cut, a, cap, false, false);
     int32_t nb = na >= 0 ? cllm_tokenize(v, text + cut, n - cut, a + na, cap - na, false, false) : -1;
     CHECK(na > 0 && nb > 0 && na + nb == nt && memcmp(a, ids, sizeof(int32_t) * (size_t)nt) == 0,
           "split tokenization differs (%d + %d vs %d)", na, nb, nt);
+
+    /* Four threads at once, each on a quarter cut at a newline, must give
+     * the ids of the sequential run. */
+    {
+        job jobs[4];
+        pthread_t th[4];
+        size_t start = 0;
+        for (int k = 0; k < 4; k++) {
+            size_t end = k == 3 ? n : (n / 4) * (size_t)(k + 1);
+            while (end < n && !cut_point(text, end, n)) end++;
+            if (end < n) end++;
+            jobs[k].v = v;
+            jobs[k].text = text + start;
+            jobs[k].len = end - start;
+            jobs[k].cap = cap;
+            jobs[k].ids = malloc(sizeof(int32_t) * (size_t)cap);
+            jobs[k].n = -1;
+            start = end;
+        }
+        for (int k = 0; k < 4; k++) pthread_create(&th[k], NULL, run_job, &jobs[k]);
+        for (int k = 0; k < 4; k++) pthread_join(th[k], NULL);
+        int32_t off = 0;
+        bool same = true;
+        for (int k = 0; k < 4; k++) {
+            if (jobs[k].n < 0 || off + jobs[k].n > nt ||
+                memcmp(jobs[k].ids, ids + off, sizeof(int32_t) * (size_t)jobs[k].n) != 0)
+                same = false;
+            off += jobs[k].n > 0 ? jobs[k].n : 0;
+            free(jobs[k].ids);
+        }
+        CHECK(same && off == nt, "threaded tokenization differs (%d vs %d tokens)", off, nt);
+    }
 
     /* Round trip of the whole MiB. */
     char *back = malloc(n + 16);

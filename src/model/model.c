@@ -163,6 +163,17 @@ cllm_status cllm_model_load(const char *path, const cllm_model_params *params, c
     }
     snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);
     st = cllm_hparams_load(m);
+    /* The vocab (tokenizer) is copied out of the file. A model whose weights
+     * are fine but whose tokenizer cllm cannot read still runs on token ids
+     * (a warning), unless only the vocab was asked for. */
+    if (st == CLLM_OK && cllm_gguf_find_key(m->gguf, "tokenizer.ggml.model") >= 0) {
+        cllm_status vst = cllm_vocab_load(m->gguf, &m->vocab);
+        if (vst != CLLM_OK) {
+            if (p.vocab_only) st = cllm_err_set(&m->err, vst, "%s", cllm_last_error());
+            else CLLM_LOGW("model: %s: tokenizer not loaded (%s); token ids only", path, cllm_last_error());
+            m->vocab = NULL;
+        }
+    }
     if (st == CLLM_OK && !p.vocab_only) st = m->arch->load(m);
     if (st == CLLM_OK && p.vocab_only) {
         int64_t k = cllm_gguf_find_key(m->gguf, "tokenizer.ggml.tokens");
@@ -189,6 +200,7 @@ cllm_status cllm_model_load(const char *path, const cllm_model_params *params, c
 void cllm_model_free(cllm_model *m) {
     if (!m) return;
     free(m->layers);
+    cllm_vocab_free(m->vocab);
     cllm_gguf_free(m->gguf);
     cllm_afree(m->file_buf);
     free(m);

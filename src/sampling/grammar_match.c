@@ -22,7 +22,11 @@
 typedef struct putf8 {
     uint32_t value;  /* bits decoded so far */
     int n_remain;    /* continuation bytes still expected; -1: invalid */
+    int total;       /* length of the pending sequence (2..4), 0 if none */
 } putf8;
+
+/* Smallest code point that needs a `len`-byte UTF-8 sequence. */
+static uint32_t utf8_min(int len) { return len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000; }
 
 typedef struct gstacks {
     uint32_t *data;       /* all stacks, concatenated */
@@ -36,8 +40,9 @@ typedef struct gstacks {
 
 struct cllm_grammar {
     cllm_gbnf g;
-    gstacks stacks, a, b, r;
+    gstacks stacks, a, b, r, saved;
     putf8 partial;
+    uint32_t *rest;     /* [n_elems] fewest code points from a position to the end of its rule */
     /* Vocabulary cache (n_vocab == 0 without a vocab view). */
     int32_t n_vocab;
     char *vbytes;
@@ -147,14 +152,19 @@ static bool match_char(const cllm_gbnf *g, uint32_t pos, uint32_t c) {
     return found != neg;
 }
 
-/* Could a character of this element start with the pending partial bytes? */
+/* Could a character of this element start with the pending partial bytes?
+ * The candidates are the code points [lo, hi] the sequence can still become,
+ * clamped to what a valid sequence of its length encodes. */
 static bool match_partial(const cllm_gbnf *g, uint32_t pos, putf8 p) {
     const gr_elem *e = &g->elems[pos];
     if (p.n_remain <= 0) return p.n_remain == 0;
     uint32_t lo = p.value << (6 * p.n_remain);
     uint32_t hi = lo | ((1u << (6 * p.n_remain)) - 1);
-    /* Overlong 2-byte lead (0xC0/0xC1) cannot become any character. */
-    if (p.n_remain == 1 && p.value < 2) return false;
+    uint32_t mn = utf8_min(p.total);
+    if (lo < mn) lo = mn;
+    if (hi > 0x10ffff) hi = 0x10ffff;
+    if (lo > hi) return false;
+    if (lo >= 0xd800 && hi <= 0xdfff) return false; /* only surrogates left */
     if (e->type == GR_CHAR_ANY) return true;
     bool neg = e->type == GR_CHAR_NOT;
     do {
@@ -236,12 +246,13 @@ static void pop_advance(const cllm_gbnf *g, const gstacks *in, size_t i, uint32_
 
 /* ------------------------------------------------------------ UTF-8 */
 /* Decode bytes continuing from state p; appends code points to cps (room for
- * len + 1 needed). Returns the new state (n_remain -1 on invalid input). */
+ * len + 1 needed). Returns the new state (n_remain -1 on invalid input:
+ * bad lead or continuation bytes, overlong forms, surrogates, > U+10FFFF). */
 static putf8 decode_utf8(const char *bytes, size_t len, putf8 p, uint32_t *cps, size_t *ncps) {
     const unsigned char *u = (const unsigned char *)bytes;
     size_t i = 0, k = 0;
     uint32_t v = p.value;
-    int rem = p.n_remain;
+    int rem = p.n_remain, total = p.total;
     if (rem < 0) {
         *ncps = 0;
         return p;
@@ -252,27 +263,34 @@ static putf8 decode_utf8(const char *bytes, size_t len, putf8 p, uint32_t *cps, 
             if ((c & 0xc0) != 0x80) goto invalid;
             v = (v << 6) | (c & 0x3f);
             rem--;
+            if (rem == 0) {
+                if (v < utf8_min(total) || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) goto invalid;
+                total = 0;
+            }
         } else if (c < 0x80) {
             v = c;
-        } else if ((c & 0xe0) == 0xc0) {
+        } else if (c >= 0xc2 && c <= 0xdf) {
             v = c & 0x1f;
             rem = 1;
+            total = 2;
         } else if ((c & 0xf0) == 0xe0) {
             v = c & 0x0f;
             rem = 2;
-        } else if ((c & 0xf8) == 0xf0) {
+            total = 3;
+        } else if (c >= 0xf0 && c <= 0xf4) {
             v = c & 0x07;
             rem = 3;
+            total = 4;
         } else {
             goto invalid;
         }
         if (rem == 0) cps[k++] = v;
     }
     *ncps = k;
-    return (putf8){rem ? v : 0, rem};
+    return (putf8){rem ? v : 0, rem, rem ? total : 0};
 invalid:
     *ncps = k;
-    return (putf8){0, -1};
+    return (putf8){0, -1, 0};
 }
 
 /* ------------------------------------------------------------ accepting */
@@ -564,11 +582,106 @@ void cllm_grammar_apply(cllm_grammar *G, cllm_cands *cd) {
 
 size_t cllm_grammar_n_stacks(const cllm_grammar *g) { return g ? g->stacks.count : 0; }
 
+/* ------------------------------------------------------------ distance */
+#define DIST_INF 0x3fffffffu
+
+static uint32_t sat_add(uint32_t a, uint32_t b) { return a + b >= DIST_INF ? DIST_INF : a + b; }
+
+/* rest[pos]: the fewest code points that complete the alternative from pos
+ * on, given each rule's shortest sentence (a fixed point over the rules). */
+static bool compute_rest(cllm_grammar *G) {
+    const cllm_gbnf *g = &G->g;
+    uint32_t *minlen = malloc((g->n_rules ? g->n_rules : 1) * sizeof *minlen);
+    G->rest = malloc((g->n_elems ? g->n_elems : 1) * sizeof *G->rest);
+    if (!minlen || !G->rest) {
+        free(minlen);
+        return false;
+    }
+    for (size_t r = 0; r < g->n_rules; r++) minlen[r] = DIST_INF;
+    for (bool changed = true; changed;) {
+        changed = false;
+        /* rest[] under the current minlen, by a backward pass; then
+         * minlen[r] = min over r's alternatives of rest[alternative start]. */
+        for (size_t i = g->n_elems; i-- > 0;) {
+            const gr_elem *e = &g->elems[i];
+            uint32_t v = 0;
+            switch (e->type) {
+            case GR_CHAR: case GR_CHAR_NOT: case GR_CHAR_ANY:
+                v = sat_add(1, G->rest[char_end(g, (uint32_t)i)]);
+                break;
+            case GR_TOKEN: case GR_TOKEN_NOT: v = sat_add(1, G->rest[i + 1]); break;
+            case GR_RULE_REF: v = sat_add(minlen[e->value], G->rest[i + 1]); break;
+            default: v = 0; break;
+            }
+            G->rest[i] = v;
+        }
+        for (size_t r = 0; r < g->n_rules; r++) {
+            uint32_t a = g->rule_start[r], best = DIST_INF;
+            for (;;) {
+                uint32_t v = is_end(&g->elems[a]) ? 0 : G->rest[a];
+                if (v < best) best = v;
+                while (!is_end(&g->elems[a])) a++;
+                if (g->elems[a].type == GR_END) break;
+                a++;
+            }
+            if (best < minlen[r]) {
+                minlen[r] = best;
+                changed = true;
+            }
+        }
+    }
+    free(minlen);
+    return true;
+}
+
+static uint32_t state_distance(const cllm_grammar *G) {
+    uint32_t best = DIST_INF;
+    for (size_t i = 0; i < G->stacks.count; i++) {
+        uint32_t d = 0;
+        for (uint32_t k = 0; k < G->stacks.n[i]; k++) d = sat_add(d, G->rest[G->stacks.data[G->stacks.off[i] + k]]);
+        if (d < best) best = d;
+    }
+    if (best == 0 && G->partial.n_remain != 0) best = 1;
+    return best;
+}
+
+bool cllm_grammar_token_is_eog(const cllm_grammar *G, int32_t id) {
+    return G && id >= 0 && id < G->n_vocab && G->veog[id];
+}
+
+int32_t cllm_grammar_distance(const cllm_grammar *G) {
+    if (!G) return -1;
+    uint32_t d = state_distance(G);
+    return d >= DIST_INF ? INT32_MAX : (int32_t)d;
+}
+
+static void gs_copy(gstacks *dst, const gstacks *src) {
+    gs_reset(dst);
+    for (size_t i = 0; i < src->count; i++) gs_add(dst, src->data + src->off[i], src->n[i]);
+}
+
+int32_t cllm_grammar_distance_after(cllm_grammar *G, int32_t token) {
+    if (!G || token < 0 || token >= G->n_vocab) return -1;
+    if (G->veog[token]) return grammar_complete(G) ? 0 : -1;
+    gs_copy(&G->saved, &G->stacks);
+    if (G->saved.overflow) return -1;
+    putf8 p0 = G->partial;
+    size_t len = G->vb_off[token + 1] - G->vb_off[token];
+    int32_t d = -1;
+    if (accept_impl(G, G->vbytes + G->vb_off[token], len, token)) {
+        uint32_t v = state_distance(G);
+        d = v >= DIST_INF ? INT32_MAX : (int32_t)v;
+        gs_swap(&G->stacks, &G->saved);
+        G->partial = p0;
+    }
+    return d;
+}
+
 /* ------------------------------------------------------------ public API */
 static void set_initial(cllm_grammar *G) {
     const cllm_gbnf *g = &G->g;
     gs_reset(&G->stacks);
-    G->partial = (putf8){0, 0};
+    G->partial = (putf8){0, 0, 0};
     uint32_t a = g->rule_start[g->root];
     for (;;) {
         if (is_end(&g->elems[a])) {
@@ -607,7 +720,7 @@ static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
         if (bo + len > total) len = total - bo; /* piece() changed its mind */
         if (len) memcpy(G->vbytes + bo, p, len);
         size_t nc = 0;
-        G->vpart[i] = decode_utf8(G->vbytes + bo, len, (putf8){0, 0}, G->vcps + co, &nc);
+        G->vpart[i] = decode_utf8(G->vbytes + bo, len, (putf8){0, 0, 0}, G->vcps + co, &nc);
         bo += len;
         co += nc;
         G->vb_off[i + 1] = bo;
@@ -631,6 +744,7 @@ cllm_status cllm_grammar_init(const char *gbnf, const char *root, const cllm_voc
     if (!G) return cllm_set_last_error(CLLM_ERR_NOMEM, "grammar: out of memory");
     cllm_status st = cllm_gbnf_parse(gbnf, root, vocab, &G->g, NULL);
     if (st == CLLM_OK && vocab) st = cache_vocab(G, vocab);
+    if (st == CLLM_OK && !compute_rest(G)) st = cllm_set_last_error(CLLM_ERR_NOMEM, "grammar: out of memory");
     if (st == CLLM_OK) {
         set_initial(G);
         if (G->stacks.overflow)
@@ -651,6 +765,8 @@ void cllm_grammar_free(cllm_grammar *G) {
     gs_free(&G->a);
     gs_free(&G->b);
     gs_free(&G->r);
+    gs_free(&G->saved);
+    free(G->rest);
     free(G->vbytes);
     free(G->vb_off);
     free(G->vcps);

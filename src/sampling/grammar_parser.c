@@ -377,8 +377,17 @@ static const char *parse_token_ref(parser *ps, const char *p, evec *out, bool ne
         return q + 2;
     }
     size_t len = (size_t)(end + 1 - p);
-    if (!ps->vocab || !ps->vocab->piece) {
+    if (!ps->vocab || (!ps->vocab->piece && !ps->vocab->find)) {
         fail(ps, at, "token reference '%.*s' needs a vocabulary", (int)(len > 100 ? 100 : len), p);
+        return end + 1;
+    }
+    if (ps->vocab->find) {
+        int32_t id = ps->vocab->find(ps->vocab->user, p, len);
+        if (id >= 0 && id < ps->vocab->n_vocab) {
+            evec_push(ps, out, type, (uint32_t)id);
+            return end + 1;
+        }
+        fail(ps, at, "no token has the text '%.*s'", (int)(len > 100 ? 100 : len), p);
         return end + 1;
     }
     for (int32_t id = 0; id < ps->vocab->n_vocab; id++) {

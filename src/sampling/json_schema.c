@@ -313,7 +313,7 @@ static void range_nonneg(sb *o, uint64_t lo, uint64_t hi, bool hi_inf) {
         range_same_len(o, as, bs, d);
         first = false;
     }
-    if (hi_inf) sb_printf(o, " | [1-9] [0-9]{%zu,15}", dlo);
+    if (hi_inf && dlo < 16) sb_printf(o, " | [1-9] [0-9]{%zu,15}", dlo); /* up to 16 digits, as `integer` */
     sb_puts(o, " )");
 }
 

@@ -4,6 +4,8 @@
  * hinge on float summation order. */
 #include "sampling/samplers.h"
 
+#include "core/core.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -74,12 +76,11 @@ void cllm_cands_softmax(cllm_cands *c) {
         return;
     }
     double sum = 0.0;
-    for (size_t i = 0; i < c->size; i++) {
-        double e = exp((double)c->data[i].logit - (double)mx);
-        c->data[i].p = (float)e;
-        sum += e;
-    }
-    for (size_t i = 0; i < c->size; i++) c->data[i].p = (float)((double)c->data[i].p / sum);
+    for (size_t i = 0; i < c->size; i++) sum += exp((double)c->data[i].logit - (double)mx);
+    /* exp again rather than keep a float copy: every path (see top_p)
+     * computes p_i = exp(l_i - max) / sum identically. */
+    for (size_t i = 0; i < c->size; i++)
+        c->data[i].p = (float)(exp((double)c->data[i].logit - (double)mx) / sum);
 }
 
 long cllm_cands_find(const cllm_cands *c, int32_t id) {
@@ -236,8 +237,36 @@ void cllm_samp_top_k(cllm_cands *c, int32_t k, size_t min_keep) {
     c->sorted = true;
 }
 
+/* Large unsorted arrays: softmax over everything, but sort only a growing
+ * prefix until it holds mass p (same result as a full sort, since the
+ * partial sort uses the same total order). Returns false if not applicable. */
+static bool top_p_partial(cllm_cands *c, float p, size_t min_keep) {
+    if (c->sorted || c->size < 4096) return false;
+    float mx = -INFINITY;
+    for (size_t i = 0; i < c->size; i++)
+        if (c->data[i].logit > mx) mx = c->data[i].logit;
+    if (mx == -INFINITY) return false;
+    double sum = 0.0;
+    for (size_t i = 0; i < c->size; i++) sum += exp((double)c->data[i].logit - (double)mx);
+    for (size_t k = 256; k < c->size / 2; k *= 4) {
+        cands_partial_sort(c, k);
+        double cum = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            c->data[i].p = (float)(exp((double)c->data[i].logit - (double)mx) / sum);
+            cum += c->data[i].p;
+            if (cum >= (double)p && i + 1 >= min_keep) {
+                c->size = i + 1;
+                c->sorted = true;
+                return true;
+            }
+        }
+    }
+    return false; /* the mass is spread out: fall back to the full sort */
+}
+
 void cllm_samp_top_p(cllm_cands *c, float p, size_t min_keep) {
     if (p >= 1.0f || c->size == 0) return;
+    if (top_p_partial(c, p, min_keep)) return;
     cllm_cands_softmax(c);
     double cum = 0.0;
     size_t last = c->size;
@@ -262,7 +291,11 @@ void cllm_samp_min_p(cllm_cands *c, float p, size_t min_keep) {
     size_t kept = 0;
     for (size_t i = 0; i < c->size; i++)
         if (c->data[i].logit >= min_logit) kept++;
-    if (kept < min_keep) return;
+    if (kept < min_keep) {
+        /* Too few pass: keep the min_keep best instead. */
+        cllm_samp_top_k(c, (int32_t)CLLM_MIN(min_keep, (size_t)INT32_MAX), 0);
+        return;
+    }
     size_t j = 0;
     for (size_t i = 0; i < c->size; i++)
         if (c->data[i].logit >= min_logit) c->data[j++] = c->data[i];

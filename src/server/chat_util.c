@@ -232,6 +232,17 @@ static size_t tail_prefix(const char *t, size_t n, const char *m) {
     return 0;
 }
 
+/* Length of an incomplete UTF-8 sequence at the end of t (0..3). */
+static size_t utf8_tail(const char *t, size_t n) {
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char c = (unsigned char)t[n - back];
+        if ((c & 0xC0) == 0x80) continue;
+        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        return need > back ? back : 0;
+    }
+    return 0;
+}
+
 static const char *find(const char *t, size_t n, const char *m) {
     size_t ml = strlen(m);
     for (size_t i = 0; i + ml <= n; i++)
@@ -284,6 +295,8 @@ static void process(srv_split *s, srv_split_fn fn, void *user) {
                 continue;
             }
             size_t hold = tail_prefix(p, n, "</think>");
+            size_t u = utf8_tail(p, n);
+            if (u > hold) hold = u;
             if (n > hold) fn(user, true, p, n - hold);
             s->pos += n - hold;
             return;
@@ -299,12 +312,15 @@ static void process(srv_split *s, srv_split_fn fn, void *user) {
                     return;
                 }
                 size_t hold = tail_prefix(p, n, "<tool_call>");
+                size_t u = utf8_tail(p, n);
+                if (u > hold) hold = u;
                 if (n > hold) fn(user, false, p, n - hold);
                 s->pos += n - hold;
                 return;
             }
-            fn(user, false, p, n);
-            s->pos = s->len;
+            size_t u = utf8_tail(p, n);
+            if (n > u) fn(user, false, p, n - u);
+            s->pos += n - u;
             return;
         }
         case M_TOOL:
@@ -316,7 +332,18 @@ static void process(srv_split *s, srv_split_fn fn, void *user) {
 
 void srv_split_feed(srv_split *s, const char *text, size_t len, srv_split_fn fn, void *user) {
     if (!len) return;
-    srv_buf_append(&s->buf, &s->len, &s->cap, text, len);
+    /* Raw bytes: a character may arrive split over two feeds. */
+    if (s->len + len + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 256;
+        while (cap < s->len + len + 1) cap *= 2;
+        char *p = realloc(s->buf, cap);
+        if (!p) return;
+        s->buf = p;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, text, len);
+    s->len += len;
+    s->buf[s->len] = 0;
     process(s, fn, user);
 }
 

@@ -294,7 +294,8 @@ static bool prepare(srv_req *r, json_t *body, srv_gen *g, bool *use_tools, bool 
     *use_tools = tools != NULL;
     *force = false;
     const char *only = NULL;
-    bool parallel = true;
+    /* A forced call is one tool_use block (tiny models rarely close an array). */
+    bool parallel = false;
     json_t *tc = json_object_get(body, "tool_choice");
     if (tc && !json_is_null(tc)) {
         const char *type = json_string_value(json_object_get(tc, "type"));
@@ -302,8 +303,6 @@ static bool prepare(srv_req *r, json_t *body, srv_gen *g, bool *use_tools, bool 
             srv_reply_error(r, 400, NULL, NULL, "'tool_choice' must be an object with a 'type'");
             goto out;
         }
-        json_t *dp = json_object_get(tc, "disable_parallel_tool_use");
-        if (json_is_true(dp)) parallel = false;
         if (!strcmp(type, "none")) *use_tools = false;
         else if (!strcmp(type, "any")) *force = true;
         else if (!strcmp(type, "tool")) {

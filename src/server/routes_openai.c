@@ -408,7 +408,7 @@ void srv_route_chat(srv_req *r, json_t *body) {
     srv_engine *e = r->srv->eng;
     json_t *tools = NULL;
     if (!srv_check_tools(r, json_object_get(body, "tools"), &tools)) return;
-    bool use_tools, force, parallel = true;
+    bool use_tools, force, parallel = false;
     const char *only;
     if (!tool_choice(r, body, tools, &use_tools, &force, &only)) return;
     if (!srv_get_bool(r, body, "parallel_tool_calls", &parallel)) return;

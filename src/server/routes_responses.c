@@ -273,7 +273,7 @@ void srv_route_responses(srv_req *r, json_t *body) {
     }
     if (!srv_gen_parse(r, body, &g, false) || !convert_tools(r, body, &tools)) goto out;
     g.n = 1;
-    bool use_tools = tools != NULL, force = false, parallel = true;
+    bool use_tools = tools != NULL, force = false, parallel = false;
     const char *only = NULL;
     if (!srv_get_bool(r, body, "parallel_tool_calls", &parallel)) goto out;
     json_t *tc = json_object_get(body, "tool_choice");
@@ -338,8 +338,8 @@ void srv_route_responses(srv_req *r, json_t *body) {
     json_object_set_new(extra, "max_output_tokens", g.n_predict >= 0 ? json_integer(g.n_predict) : json_null());
     json_object_set_new(extra, "temperature", json_real(g.sp.temperature));
     json_object_set_new(extra, "top_p", json_real(g.sp.top_p));
-    json_object_set_new(extra, "tools", json_deep_copy(json_object_get(body, "tools") ? json_object_get(body, "tools") : json_array()));
-    if (!json_object_get(body, "tools")) json_object_set_new(extra, "tools", json_array());
+    json_t *btools = json_object_get(body, "tools");
+    json_object_set_new(extra, "tools", json_is_array(btools) ? json_deep_copy(btools) : json_array());
     json_object_set_new(extra, "tool_choice", tc ? json_incref(tc) : json_string("auto"));
     st->extra = extra;
     srv_split_init(&st->ch[0].split, use_tools, force);

@@ -3,10 +3,7 @@
  * sequences, and maps tokenization, decoding, KV operations, sampling and
  * chat templates onto the library. It is the only server file that calls
  * the model/tokenizer/sampler/chat modules, so API changes stay here.
- *
- * The engine entry points are referenced weakly while the engine module is
- * not in the library, and reported as missing at start instead of failing
- * the link. */
+ */
 #include "server/server.h"
 #include "core/core.h"
 
@@ -15,48 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* While the engine module is not in the library, its entry points are
- * referenced weakly (NULL when absent). Weak references do not pull archive
- * members into the link, so this must be 0 once the engine has landed. */
-#ifndef SRV_ENGINE_WEAK
-#define SRV_ENGINE_WEAK 1
-#endif
-#if SRV_ENGINE_WEAK
-#define HAVE(fn) (&(fn) != NULL)
-#pragma weak cllm_model_default_params
-#pragma weak cllm_model_load
-#pragma weak cllm_model_free
-#pragma weak cllm_model_arch
-#pragma weak cllm_model_n_vocab
-#pragma weak cllm_model_n_embd
-#pragma weak cllm_model_n_ctx_train
-#pragma weak cllm_model_size_bytes
-#pragma weak cllm_model_n_params
-#pragma weak cllm_model_gguf
-#pragma weak cllm_model_vocab
-#pragma weak cllm_context_default_params
-#pragma weak cllm_context_init
-#pragma weak cllm_context_free
-#pragma weak cllm_context_last_error
-#pragma weak cllm_context_n_ctx
-#pragma weak cllm_decode
-#pragma weak cllm_get_logits_ith
-#pragma weak cllm_get_embeddings_seq
-#pragma weak cllm_kv_seq_rm
-#pragma weak cllm_kv_seq_cp
-#pragma weak cllm_gguf_find_key
-#pragma weak cllm_gguf_get_str
-#pragma weak cllm_gguf_get_i64
-/* JSON schema -> GBNF (sampling module; not in every build yet). */
-#pragma weak cllm_json_schema_to_grammar
-#else
-#define HAVE(fn) 1
-#endif
 
 typedef struct real {
     cllm_model *model;
     cllm_context *ctx;
     const cllm_vocab *vocab;
+    cllm_vocab *own_vocab;     /* when the model has none attached */
     char bos_text[64], eos_text[64];
     /* chat template, parsed on first use; rendering is serialized */
     pthread_mutex_t tmpl_mu;
@@ -124,10 +85,29 @@ static void re_kv_cp(srv_engine *e, int32_t src, int32_t dst, int32_t p0, int32_
 }
 
 /* ---------------------------------------------------------- sampling */
+/* Whether buf[0..n) is whole UTF-8 characters (no partial sequence). */
+static bool utf8_whole(const char *buf, int32_t n) {
+    int32_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)buf[i];
+        int32_t k = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (!k || i + k > n) return false;
+        for (int32_t j = 1; j < k; j++)
+            if (((unsigned char)buf[i + j] & 0xC0) != 0x80) return false;
+        i += k;
+    }
+    return true;
+}
+
+/* Pieces for the grammar. Tokens that hold part of a UTF-8 character (byte
+ * tokens) are given no text, which keeps them out of grammar-constrained
+ * output: the grammar matcher lets a lone lead byte through whenever some
+ * character of its range (overlong forms included) could match, and a
+ * sequence started that way can dead-end (e.g. 0xE0 before "{"). */
 static const char *view_piece(void *user, int32_t id, size_t *len) {
     static _Thread_local char buf[256];
     int32_t n = cllm_token_to_piece((const cllm_vocab *)user, id, buf, sizeof buf, false);
-    *len = n > 0 ? (size_t)n : 0;
+    *len = n > 0 && utf8_whole(buf, n) ? (size_t)n : 0;
     return buf;
 }
 
@@ -155,7 +135,7 @@ static void *re_sampler_new(srv_engine *e, const srv_sampling *sp, char *err, si
         p.n_logit_bias = sp->n_bias;
     }
     p.grammar = sp->grammar;
-    cllm_vocab_view view = {e->n_vocab, view_piece, view_is_eog, (void *)R->vocab};
+    cllm_vocab_view view = {.n_vocab = e->n_vocab, .piece = view_piece, .is_eog = view_is_eog, .user = (void *)R->vocab};
     cllm_sampler *s = NULL;
     if (cllm_sampler_init(&p, &view, &s) != CLLM_OK) {
         snprintf(err, errlen, "%s", cllm_last_error());
@@ -224,6 +204,7 @@ static void re_free(srv_engine *e) {
         pthread_mutex_destroy(&R->tmpl_mu);
         if (R->ctx) cllm_context_free(R->ctx);
         if (R->model) cllm_model_free(R->model);
+        cllm_vocab_free(R->own_vocab);
         free(R);
     }
     free(e);
@@ -234,10 +215,6 @@ void srv_engine_free(srv_engine *e) {
 }
 
 srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
-    if (!HAVE(cllm_model_load) || !HAVE(cllm_context_init) || !HAVE(cllm_decode) || !HAVE(cllm_kv_seq_cp)) {
-        snprintf(err, errlen, "this build has no inference engine (model loading/decoding is not linked)");
-        return NULL;
-    }
     srv_engine *e = calloc(1, sizeof *e);
     real *R = calloc(1, sizeof *R);
     if (!e || !R) {
@@ -255,7 +232,17 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
         re_free(e);
         return NULL;
     }
-    R->vocab = HAVE(cllm_model_vocab) ? cllm_model_vocab(R->model) : NULL;
+    R->vocab = cllm_model_vocab(R->model);
+    if (!R->vocab) {
+        /* The model does not carry its vocab: build it from the same file. */
+        if (cllm_vocab_load(cllm_model_gguf(R->model), &R->own_vocab) != CLLM_OK) {
+            snprintf(err, errlen, "model '%s': cannot build its tokenizer: %s", cfg->model_path,
+                     cllm_last_error());
+            re_free(e);
+            return NULL;
+        }
+        R->vocab = R->own_vocab;
+    }
     if (!R->vocab) {
         snprintf(err, errlen, "model '%s' has no usable tokenizer in this build", cfg->model_path);
         re_free(e);
@@ -287,8 +274,8 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
     e->eos = cllm_vocab_eos(R->vocab);
     e->add_bos = cllm_vocab_add_bos(R->vocab);
     e->pooling = "mean";
-    const cllm_gguf *g = HAVE(cllm_model_gguf) ? cllm_model_gguf(R->model) : NULL;
-    if (g && HAVE(cllm_gguf_get_i64) && HAVE(cllm_gguf_get_str)) {
+    const cllm_gguf *g = cllm_model_gguf(R->model);
+    if (g) {
         int64_t v;
         const char *s;
         if (cllm_gguf_get_str(g, "tokenizer.chat_template", &s, NULL) == CLLM_OK && s[0]) {
@@ -324,7 +311,7 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
     e->sampler_sample = re_sample;
     e->sampler_accept = re_accept;
     e->sampler_free = re_sampler_free;
-    e->schema_to_grammar = HAVE(cllm_json_schema_to_grammar) ? re_schema : NULL;
+    e->schema_to_grammar = re_schema;
     e->render_chat = re_render;
     return e;
 }

@@ -17,6 +17,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,18 +167,20 @@ static const pretok_def *find_def(const char *pre) {
     return NULL;
 }
 
+static const char *g_names[128];
+static pthread_once_t g_names_once = PTHREAD_ONCE_INIT;
+
+static void names_init(void) {
+    int k = 0;
+    for (size_t i = 0; i < sizeof k_pretoks / sizeof k_pretoks[0]; i++)
+        for (int j = 0; j < 12 && k_pretoks[i].names[j]; j++)
+            if (k_pretoks[i].names[j][0] && k < 127) g_names[k++] = k_pretoks[i].names[j];
+    g_names[k] = NULL;
+}
+
 const char *const *cllm_pretok_names(void) {
-    static const char *names[128];
-    static int done;
-    if (!done) {
-        int k = 0;
-        for (size_t i = 0; i < sizeof k_pretoks / sizeof k_pretoks[0]; i++)
-            for (int j = 0; j < 12 && k_pretoks[i].names[j]; j++)
-                if (k_pretoks[i].names[j][0] && k < 127) names[k++] = k_pretoks[i].names[j];
-        names[k] = NULL;
-        done = 1;
-    }
-    return names;
+    pthread_once(&g_names_once, names_init);
+    return g_names;
 }
 
 void cllm_pretok_free(cllm_pretok *p) {
@@ -278,10 +281,12 @@ int64_t cllm_pretok_split(const cllm_pretok *p, const char *text, size_t len, si
     if (!span_push(&cur, 0, len)) return -1;
     pcre2_match_data *md = NULL;
     pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    /* A bigger JIT stack than the default 32 KiB for long runs; NULL where
+     * PCRE2 has no JIT (the interpreter needs none). */
     pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
     int64_t result = -1;
-    if (!mc || !js) goto done;
-    pcre2_jit_stack_assign(mc, NULL, js);
+    if (!mc) goto done;
+    if (js) pcre2_jit_stack_assign(mc, NULL, js);
     for (int r = 0; r < p->n; r++) {
         if (!md) {
             md = pcre2_match_data_create(16, NULL);

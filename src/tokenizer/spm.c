@@ -4,8 +4,11 @@
  * concatenation is a token with the highest score is merged, ties going to
  * the leftmost pair, until no pair forms a token. Symbols that are not
  * tokens fall back to byte tokens (<0xXX>), and to UNK when the vocab has no
- * byte tokens. A binary heap makes it O(n log n), with stale entries skipped
- * when popped (llama.cpp's llm_tokenizer_spm). */
+ * byte tokens. A heap makes it O(n log n), with stale entries skipped when
+ * popped (llama.cpp's llm_tokenizer_spm). The text is cut before each U+2581
+ * that no token can join to the character before it: no merge crosses such a
+ * cut, so each part is merged on its own with the same result and far better
+ * memory locality than one heap over the whole text. */
 #include "tokenizer/tok_internal.h"
 
 #include <stdlib.h>
@@ -33,6 +36,8 @@ typedef struct spm_heap {
     bool oom;
 } spm_heap;
 
+/* A 4-ary heap: half the depth of a binary one, and the four children of a
+ * node share a cache line or two, which matters at a million entries. */
 static void heap_push(spm_heap *h, spm_pair p) {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
@@ -43,7 +48,7 @@ static void heap_push(spm_heap *h, spm_pair p) {
     }
     size_t i = h->n++;
     while (i > 0) {
-        size_t parent = (i - 1) / 2;
+        size_t parent = (i - 1) / 4;
         if (!pair_before(&p, &h->a[parent])) break;
         h->a[i] = h->a[parent];
         i = parent;
@@ -55,12 +60,14 @@ static spm_pair heap_pop(spm_heap *h) {
     spm_pair top = h->a[0], last = h->a[--h->n];
     size_t i = 0, n = h->n;
     for (;;) {
-        size_t c = 2 * i + 1;
+        size_t c = 4 * i + 1;
         if (c >= n) break;
-        if (c + 1 < n && pair_before(&h->a[c + 1], &h->a[c])) c++;
-        if (!pair_before(&h->a[c], &last)) break;
-        h->a[i] = h->a[c];
-        i = c;
+        size_t best = c, end = c + 4 < n ? c + 4 : n;
+        for (size_t k = c + 1; k < end; k++)
+            if (pair_before(&h->a[k], &h->a[best])) best = k;
+        if (!pair_before(&h->a[best], &last)) break;
+        h->a[i] = h->a[best];
+        i = best;
     }
     if (n > 0) h->a[i] = last;
     return top;
@@ -83,6 +90,34 @@ static void emit_bytes(const cllm_vocab *v, const unsigned char *s, size_t n, cl
     }
 }
 
+/* Merge symbols [a, b) (linked among themselves) and emit their tokens. */
+static void spm_segment(const cllm_vocab *v, const char *text, spm_sym *sym, int32_t a, int32_t b, spm_heap *h,
+                        cllm_tokbuf *out) {
+    h->n = 0;
+    for (int32_t i = a; i < b; i++) {
+        sym[i].prev = i > a ? i - 1 : -1;
+        sym[i].next = i + 1 < b ? i + 1 : -1;
+    }
+    for (int32_t i = a + 1; i < b; i++) try_pair(v, text, sym, h, i - 1, i);
+    while (h->n > 0 && !h->oom) {
+        spm_pair p = heap_pop(h);
+        spm_sym *l = &sym[p.left], *r = &sym[p.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != p.size) continue;
+        l->len += r->len;
+        r->len = 0;
+        l->next = r->next;
+        if (r->next >= 0) sym[r->next].prev = p.left;
+        try_pair(v, text, sym, h, l->prev, p.left);
+        try_pair(v, text, sym, h, p.left, l->next);
+    }
+    if (h->oom) out->oom = true;
+    for (int32_t i = a; i >= 0; i = sym[i].next) {
+        int32_t t = cllm_vocab_text_to_token(v, text + sym[i].start, sym[i].len);
+        if (t >= 0) cllm_tokbuf_push(out, t);
+        else emit_bytes(v, (const unsigned char *)text + sym[i].start, sym[i].len, out);
+    }
+}
+
 /* Tokenize text[0..len) that already has its spaces escaped. */
 static void spm_run(const cllm_vocab *v, const char *text, size_t len, cllm_tokbuf *out) {
     if (len == 0) return;
@@ -95,28 +130,20 @@ static void spm_run(const cllm_vocab *v, const char *text, size_t len, cllm_tokb
         if (cl > len - off) cl = len - off;
         sym[n].start = (uint32_t)off;
         sym[n].len = (uint32_t)cl;
-        sym[n].prev = n - 1;
         off += cl;
-        sym[n].next = off == len ? -1 : n + 1;
         n++;
     }
-    for (int32_t i = 1; i < n; i++) try_pair(v, text, sym, &h, i - 1, i);
-    while (h.n > 0 && !h.oom) {
-        spm_pair p = heap_pop(&h);
-        spm_sym *l = &sym[p.left], *r = &sym[p.right];
-        if (l->len == 0 || r->len == 0 || l->len + r->len != p.size) continue;
-        l->len += r->len;
-        r->len = 0;
-        l->next = r->next;
-        if (r->next >= 0) sym[r->next].prev = p.left;
-        try_pair(v, text, sym, &h, l->prev, p.left);
-        try_pair(v, text, sym, &h, p.left, l->next);
-    }
-    if (h.oom) out->oom = true;
-    for (int32_t i = 0; i >= 0; i = sym[i].next) {
-        int32_t t = cllm_vocab_text_to_token(v, text + sym[i].start, sym[i].len);
-        if (t >= 0) cllm_tokbuf_push(out, t);
-        else emit_bytes(v, (const unsigned char *)text + sym[i].start, sym[i].len, out);
+    /* A symbol that is exactly U+2581 after a byte no token glues to it
+     * starts an independent segment (see tok_internal.h). */
+    int32_t a = 0;
+    for (int32_t i = 1; i <= n && !out->oom; i++) {
+        bool cut = i == n;
+        if (!cut && sym[i].len == 3 && !memcmp(text + sym[i].start, CLLM_ESCAPED_SPACE, 3))
+            cut = !v->spm_glue_before_space[(unsigned char)text[sym[i].start - 1]];
+        if (cut) {
+            spm_segment(v, text, sym, a, i, &h, out);
+            a = i;
+        }
     }
     free(h.a);
     free(sym);

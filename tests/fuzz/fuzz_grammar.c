@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         *text++ = '\0';
         tlen = size - (size_t)(text - buf);
     }
-    cllm_vocab_view v = {(int32_t)(sizeof k_pieces / sizeof k_pieces[0]), piece, eog, NULL};
+    cllm_vocab_view v = {.n_vocab = (int32_t)(sizeof k_pieces / sizeof k_pieces[0]), .piece = piece, .is_eog = eog};
     cllm_grammar *g = NULL;
     if (cllm_grammar_init(buf, NULL, &v, &g) == CLLM_OK) {
         for (size_t i = 0; text && i < tlen && i < 4096; i += 3)

@@ -72,7 +72,7 @@ await t("chat n=2 + seed + logprobs", async () => {
 });
 
 await t("chat tools (required)", async () => {
-  const r = await openai.chat.completions.create({ model, messages: [{ role: "user", content: "Weather in Paris?" }], tools: [weatherTool], tool_choice: "required", max_tokens: 60 });
+  const r = await openai.chat.completions.create({ model, messages: [{ role: "user", content: "Weather in Paris?" }], tools: [weatherTool], tool_choice: "required", max_tokens: 250 });
   const tc = r.choices[0].message.tool_calls;
   assert(r.choices[0].finish_reason === "tool_calls", "finish " + r.choices[0].finish_reason + " " + JSON.stringify(r.choices[0].message));
   assert(tc && tc.length >= 1 && tc[0].function.name === "get_weather", JSON.stringify(tc));
@@ -81,7 +81,7 @@ await t("chat tools (required)", async () => {
 });
 
 await t("chat tools streamed (named)", async () => {
-  const s = await openai.chat.completions.create({ model, messages: [{ role: "user", content: "Weather?" }], tools: [weatherTool], tool_choice: { type: "function", function: { name: "get_weather" } }, max_tokens: 60, stream: true });
+  const s = await openai.chat.completions.create({ model, messages: [{ role: "user", content: "Weather?" }], tools: [weatherTool], tool_choice: { type: "function", function: { name: "get_weather" } }, max_tokens: 250, stream: true });
   let name = "", args = "", finish = null;
   for await (const c of s) {
     const d = c.choices[0]?.delta;
@@ -94,7 +94,7 @@ await t("chat tools streamed (named)", async () => {
 
 await t("chat json_schema", async () => {
   const schema = { type: "object", properties: { answer: { type: "integer" }, mood: { type: "string", enum: ["happy", "sad"] } }, required: ["answer", "mood"], additionalProperties: false };
-  const r = await openai.chat.completions.create({ model, messages: [{ role: "user", content: "JSON please" }], max_tokens: 80, response_format: { type: "json_schema", json_schema: { name: "x", schema, strict: true } } });
+  const r = await openai.chat.completions.create({ model, messages: [{ role: "user", content: "JSON please" }], max_tokens: 250, response_format: { type: "json_schema", json_schema: { name: "x", schema, strict: true } } });
   const v = JSON.parse(r.choices[0].message.content);
   assert(Number.isInteger(v.answer) && ["happy", "sad"].includes(v.mood), r.choices[0].message.content);
 });
@@ -142,7 +142,7 @@ await t("responses streamed", async () => {
 });
 
 await t("responses tools", async () => {
-  const r = await openai.responses.create({ model, input: "Weather in Tokyo?", tools: [{ type: "function", ...weatherTool.function }], tool_choice: "required", max_output_tokens: 60 });
+  const r = await openai.responses.create({ model, input: "Weather in Tokyo?", tools: [{ type: "function", ...weatherTool.function }], tool_choice: "required", max_output_tokens: 250 });
   const fc = r.output.find((o) => o.type === "function_call");
   assert(fc && fc.name === "get_weather", JSON.stringify(r.output));
   JSON.parse(fc.arguments);
@@ -167,7 +167,7 @@ await t("messages streamed", async () => {
 
 const anthTool = { name: "get_weather", description: "Weather of a city", input_schema: weatherTool.function.parameters };
 await t("messages tools (any) + tool_result round trip", async () => {
-  const m = await anthropic.messages.create({ model, max_tokens: 60, tools: [anthTool], tool_choice: { type: "any" }, messages: [{ role: "user", content: "Weather in Paris?" }] });
+  const m = await anthropic.messages.create({ model, max_tokens: 250, tools: [anthTool], tool_choice: { type: "any" }, messages: [{ role: "user", content: "Weather in Paris?" }] });
   const tu = m.content.find((b) => b.type === "tool_use");
   assert(m.stop_reason === "tool_use" && tu && tu.name === "get_weather" && typeof tu.input === "object", JSON.stringify(m.content));
   const m2 = await anthropic.messages.create({ model, max_tokens: 8, tools: [anthTool], messages: [
@@ -178,7 +178,7 @@ await t("messages tools (any) + tool_result round trip", async () => {
 });
 
 await t("messages tools streamed", async () => {
-  const s = anthropic.messages.stream({ model, max_tokens: 60, tools: [anthTool], tool_choice: { type: "tool", name: "get_weather" }, messages: [{ role: "user", content: "Weather?" }] });
+  const s = anthropic.messages.stream({ model, max_tokens: 250, tools: [anthTool], tool_choice: { type: "tool", name: "get_weather" }, messages: [{ role: "user", content: "Weather?" }] });
   const m = await s.finalMessage();
   const tu = m.content.find((b) => b.type === "tool_use");
   assert(tu && tu.name === "get_weather" && ["Paris", "Tokyo"].includes(tu.input.city), JSON.stringify(m.content));
