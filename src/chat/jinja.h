@@ -211,7 +211,8 @@ struct jctx {
     int     loopctl;     /* 0, 1 = break, 2 = continue */
     jbuf    out;         /* the render's output */
     size_t  max_bytes;
-    bool    real_clock;  /* strftime_now: local time instead of the fixed reference date */
+    bool    real_clock;
+    long    steps;       /* statements executed, against a hang guard */  /* strftime_now: local time instead of the fixed reference date */
 };
 
 void jinja_raise(jctx *c, jerr_kind k, const char *fmt, ...)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define MAX_DEPTH 300
+#define JINJA_MAX_STEPS 10000000   /* statements per render: bounds nested range() loops */
 
 void jinja_raise(jctx *c, jerr_kind k, const char *fmt, ...) {
     char msg[900];
@@ -669,7 +670,8 @@ static void assign(jctx *c, jnode *target, jv v, jframe *f) {
 
 static jv loop_cycle(jctx *c, jv self, jargs *a) {
     if (a->npos == 0) jinja_raise(c, JE_TYPE, "no items for cycling given");
-    return a->pos[self.u.i % a->npos];
+    jv *i0 = jd_get(self.u.d, "index0", 6);   /* self: the loop object */
+    return a->pos[(i0 ? i0->u.i : 0) % a->npos];
 }
 
 static void exec_for(jctx *c, jnode *n, jframe *f, jbuf *out) {
@@ -678,8 +680,9 @@ static void exec_for(jctx *c, jnode *n, jframe *f, jbuf *out) {
     jlist *items = jinja_iter(c, it);
     if (n->e) {   /* {% for x in y if cond %}: filter first, loop.length counts the kept ones */
         jv kept = jv_list(c, items->n);
+        jframe *tf = new_frame(c, f);
         for (size_t i = 0; i < items->n; i++) {
-            jframe *tf = new_frame(c, f);
+            tf->vars.n = 0;
             assign(c, n->a, items->v[i], tf);
             if (jv_truthy(jinja_eval(c, n->e, tf))) jl_push(c, kept.u.l, items->v[i]);
         }
@@ -690,24 +693,34 @@ static void exec_for(jctx *c, jnode *n, jframe *f, jbuf *out) {
         return;
     }
     size_t len = items->n;
+    /* One frame and one loop object for the whole loop, reset per iteration
+     * (jinja2 also advances a single LoopContext), so long loops do not
+     * allocate per iteration. */
+    jframe *lf = new_frame(c, f);
+    jv loop = jv_dict(c, 12);
+    jdict *d = loop.u.d;
+    loop.t = JV_NS;   /* attribute access only, no dict methods */
+    static const char *const LOOP_KEYS[] = {"index", "index0", "revindex", "revindex0", "first", "last",
+                                            "previtem", "nextitem", "length", "depth", "depth0", "cycle"};
+    for (int k = 0; k < 12; k++) jd_set(c, d, jv_str_ref(LOOP_KEYS[k], strlen(LOOP_KEYS[k])), jv_none());
+    d->v[8] = jv_int((int64_t)len);
+    d->v[9] = jv_int(1);
+    d->v[10] = jv_int(0);
+    d->v[11] = jv_func_native(c, "cycle", loop_cycle, loop);
     for (size_t i = 0; i < len; i++) {
-        jframe *lf = new_frame(c, f);
+        if (++c->steps > JINJA_MAX_STEPS)
+            jinja_raise(c, JE_RUNTIME, "the template ran more than %d steps", JINJA_MAX_STEPS);
+        lf->vars.n = 0;
         assign(c, n->a, items->v[i], lf);
-        jv loop = jv_dict(c, 12);
-        jdict *d = loop.u.d;
-        jd_set(c, d, jv_str_ref("index", 5), jv_int((int64_t)i + 1));
-        jd_set(c, d, jv_str_ref("index0", 6), jv_int((int64_t)i));
-        jd_set(c, d, jv_str_ref("revindex", 8), jv_int((int64_t)(len - i)));
-        jd_set(c, d, jv_str_ref("revindex0", 9), jv_int((int64_t)(len - i - 1)));
-        jd_set(c, d, jv_str_ref("first", 5), jv_bool(i == 0));
-        jd_set(c, d, jv_str_ref("last", 4), jv_bool(i + 1 == len));
-        jd_set(c, d, jv_str_ref("length", 6), jv_int((int64_t)len));
-        jd_set(c, d, jv_str_ref("depth", 5), jv_int(1));
-        jd_set(c, d, jv_str_ref("depth0", 6), jv_int(0));
-        jd_set(c, d, jv_str_ref("previtem", 8), i ? items->v[i - 1] : undef_named("previtem", 8));
-        jd_set(c, d, jv_str_ref("nextitem", 8), i + 1 < len ? items->v[i + 1] : undef_named("nextitem", 8));
-        jd_set(c, d, jv_str_ref("cycle", 5), jv_func_native(c, "cycle", loop_cycle, jv_int((int64_t)i)));
-        loop.t = JV_NS;   /* attribute access only, no dict methods */
+        /* values by slot: the keys above were set in this order */
+        d->v[0] = jv_int((int64_t)i + 1);
+        d->v[1] = jv_int((int64_t)i);
+        d->v[2] = jv_int((int64_t)(len - i));
+        d->v[3] = jv_int((int64_t)(len - i - 1));
+        d->v[4] = jv_bool(i == 0);
+        d->v[5] = jv_bool(i + 1 == len);
+        d->v[6] = i ? items->v[i - 1] : undef_named("previtem", 8);
+        d->v[7] = i + 1 < len ? items->v[i + 1] : undef_named("nextitem", 8);
         set_var(c, lf, "loop", 4, loop);
         exec_body(c, n->c, lf, out);
         if (c->loopctl == 1) { c->loopctl = 0; break; }
@@ -717,6 +730,8 @@ static void exec_for(jctx *c, jnode *n, jframe *f, jbuf *out) {
 
 static void exec_stmt(jctx *c, jnode *n, jframe *f, jbuf *out) {
     c->at = n;
+    if (++c->steps > JINJA_MAX_STEPS)
+        jinja_raise(c, JE_RUNTIME, "the template ran more than %d steps", JINJA_MAX_STEPS);
     switch (n->kind) {
     case N_TEXT: jb_put(out, n->s, n->sn); break;
     case N_OUTPUT: {

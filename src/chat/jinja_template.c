@@ -124,7 +124,7 @@ cllm_status cllm_chat_template_render_json(cllm_chat_template *t, const json_t *
         return cllm_err_set(&t->err, CLLM_ERR_INVALID_ARG, "chat template render: context must be a JSON object");
     jctx *c = calloc(1, sizeof *c);
     if (!c) return cllm_err_set(&t->err, CLLM_ERR_NOMEM, "chat template render: out of memory");
-    c->max_bytes = (size_t)1 << 30;
+    c->max_bytes = (size_t)512 << 20;
     c->real_clock = t->real_clock;
     if (setjmp(c->jb)) {
         cllm_status st = c->err_kind == JE_NOMEM ? CLLM_ERR_NOMEM
