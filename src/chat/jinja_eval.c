@@ -170,6 +170,7 @@ static jv do_slice(jctx *c, jv obj, jv *a, jv *b, jv *s) {
             jinja_raise(c, JE_TYPE, "slice indices must be integers or None");
     }
     int64_t start, step;
+    if (obj.t == JV_LIST && obj.u.l->gen) jinja_raise(c, JE_TYPE, "'generator' object is not subscriptable");
     if (obj.t == JV_LIST) {
         int64_t cnt = slice_indices((int64_t)obj.u.l->n, a, b, s, &start, &step);
         if (cnt < 0) jinja_raise(c, JE_VALUE, "slice step cannot be zero");
@@ -215,7 +216,12 @@ static jv do_slice(jctx *c, jv obj, jv *a, jv *b, jv *s) {
 jlist *jinja_iter(jctx *c, jv v) {
     switch (v.t) {
     case JV_UNDEF: return jv_list(c, 0).u.l;
-    case JV_LIST: return v.u.l;
+    case JV_LIST:
+        if (v.u.l->gen) {   /* a generator iterates once */
+            if (v.u.l->consumed) return jv_list(c, 0).u.l;
+            v.u.l->consumed = true;
+        }
+        return v.u.l;
     case JV_DICT: {
         jv l = jv_list(c, v.u.d->n);
         for (size_t i = 0; i < v.u.d->n; i++) jl_push(c, l.u.l, v.u.d->k[i]);
@@ -259,10 +265,12 @@ static bool contains(jctx *c, jv container, jv item) {
         for (size_t i = 0; i + item.u.s.n <= container.u.s.n; i++)
             if (memcmp(container.u.s.p + i, item.u.s.p, item.u.s.n) == 0) return true;
         return false;
-    case JV_LIST:
-        for (size_t i = 0; i < container.u.l->n; i++)
-            if (jv_eq(container.u.l->v[i], item)) return true;
+    case JV_LIST: {
+        jlist *l = container.u.l->gen ? jinja_iter(c, container) : container.u.l;
+        for (size_t i = 0; i < l->n; i++)
+            if (jv_eq(l->v[i], item)) return true;
         return false;
+    }
     case JV_DICT: case JV_NS: return jd_getv(c, container.u.d, item) != NULL;
     default: jinja_raise(c, JE_TYPE, "argument of type '%s' is not iterable", jv_type_name(container));
     }
@@ -320,6 +328,9 @@ static jv binop(jctx *c, int op, jv a, jv b) {
     }
     if (a.t == JV_UNDEF) raise_undef(c, a);
     if (b.t == JV_UNDEF) raise_undef(c, b);
+    if ((a.t == JV_LIST && a.u.l->gen) || (b.t == JV_LIST && b.u.l->gen))
+        jinja_raise(c, JE_TYPE, "unsupported operand type(s) for %s: '%s' and '%s'", op_sym(op), jv_type_name(a),
+                    jv_type_name(b));
     if (numeric(a) && numeric(b)) {
         bool fl = a.t == JV_FLOAT || b.t == JV_FLOAT;
         if (!fl) {
@@ -329,10 +340,10 @@ static jv binop(jctx *c, int op, jv a, jv b) {
             case OP_SUB: if (!__builtin_sub_overflow(x, y, &r)) return jv_int(r); break;
             case OP_MUL: if (!__builtin_mul_overflow(x, y, &r)) return jv_int(r); break;
             case OP_DIV:
-                if (y == 0) jinja_raise(c, JE_RUNTIME, "division by zero");
+                if (y == 0) jinja_raise(c, JE_ZERODIV, "division by zero");
                 return jv_float((double)x / (double)y);
             case OP_FLOORDIV: case OP_MOD: {
-                if (y == 0) jinja_raise(c, JE_RUNTIME, "integer division or modulo by zero");
+                if (y == 0) jinja_raise(c, JE_ZERODIV, "integer division or modulo by zero");
                 if (x == INT64_MIN && y == -1) break;
                 int64_t q = x / y, m = x % y;
                 if (m != 0 && ((m < 0) != (y < 0))) { q--; m += y; }
@@ -354,13 +365,13 @@ static jv binop(jctx *c, int op, jv a, jv b) {
         case OP_SUB: return jv_float(x - y);
         case OP_MUL: return jv_float(x * y);
         case OP_DIV:
-            if (y == 0) jinja_raise(c, JE_RUNTIME, "float division by zero");
+            if (y == 0) jinja_raise(c, JE_ZERODIV, "float division by zero");
             return jv_float(x / y);
         case OP_FLOORDIV:
-            if (y == 0) jinja_raise(c, JE_RUNTIME, "float floor division by zero");
+            if (y == 0) jinja_raise(c, JE_ZERODIV, "float floor division by zero");
             return jv_float(floor(x / y));
         case OP_MOD: {
-            if (y == 0) jinja_raise(c, JE_RUNTIME, "float modulo");
+            if (y == 0) jinja_raise(c, JE_ZERODIV, "float modulo");
             double m = fmod(x, y);
             if (m != 0 && ((m < 0) != (y < 0))) m += y;
             return jv_float(m);
@@ -406,7 +417,7 @@ static jv binop(jctx *c, int op, jv a, jv b) {
 static jv py_format(jctx *c, jv fmt, jv args) {
     jlist *al = NULL;
     jv single[1];
-    jlist tmp = {single, 1, 1, true, false};
+    jlist tmp = {single, 1, 1, true, false, false};
     if (args.t == JV_LIST && args.u.l->tuple) al = args.u.l;
     else { single[0] = args; al = &tmp; }
     size_t ai = 0;
@@ -456,8 +467,26 @@ static jv py_format(jctx *c, jv fmt, jv args) {
 /* ----------------------------------------------------------------- calls */
 static void exec_body(jctx *c, jnode *n, jframe *f, jbuf *out);
 
+/* Whether a macro body mentions a name (varargs / kwargs / caller):
+ * jinja2 only accepts extra arguments when the body uses them. */
+static bool mentions(const jnode *n, const char *name) {
+    if (!n) return false;
+    if (n->kind == N_NAME && strcmp(n->s, name) == 0) return true;
+    if (mentions(n->a, name) || mentions(n->b, name) || mentions(n->c, name) || mentions(n->d, name) ||
+        mentions(n->e, name))
+        return true;
+    for (int i = 0; i < n->n; i++)
+        if (mentions(n->items[i], name)) return true;
+    return false;
+}
+
 static jv call_macro(jctx *c, jfunc *fn, jargs *a) {
     jnode *m = fn->macro;
+    if (!(m->op & 1)) {   /* cache in the node: bit 1 computed, 2 varargs used, 4 kwargs used */
+        m->op = (uint8_t)(1 | (mentions(m->b, "varargs") ? 2 : 0) | (mentions(m->b, "kwargs") ? 4 : 0));
+    }
+    if (a->npos > m->n && !(m->op & 2))
+        jinja_raise(c, JE_TYPE, "macro '%s' takes not more than %d argument(s)", fn->name, m->n);
     if (++c->depth > MAX_DEPTH) jinja_raise(c, JE_RECURSION, "maximum recursion depth exceeded");
     jframe *f = new_frame(c, fn->closure);
     int np = m->n;
@@ -496,8 +525,11 @@ static jv call_macro(jctx *c, jfunc *fn, jargs *a) {
     varargs.u.l->tuple = true;
     for (int i = np; i < a->npos; i++) jl_push(c, varargs.u.l, a->pos[i]);
     jv kwargs = jv_dict(c, 0);
-    for (int k = 0; k < a->nkw; k++)
-        if (!used[k]) jd_set(c, kwargs.u.d, jv_cstr(c, a->kwn[k]), a->kwv[k]);
+    for (int k = 0; k < a->nkw; k++) {
+        if (used[k]) continue;
+        if (!(m->op & 4)) jinja_raise(c, JE_TYPE, "macro '%s' takes no keyword argument '%s'", fn->name, a->kwn[k]);
+        jd_set(c, kwargs.u.d, jv_cstr(c, a->kwn[k]), a->kwv[k]);
+    }
     set_var(c, f, "varargs", 7, varargs);
     set_var(c, f, "kwargs", 6, kwargs);
     if (fn->caller) {
@@ -659,7 +691,7 @@ static void assign(jctx *c, jnode *target, jv v, jframe *f) {
         if (obj.t != JV_NS) jinja_raise(c, JE_RUNTIME, "cannot assign attribute on non-namespace object");
         jd_set(c, obj.u.d, jv_str_ref(target->s, target->sn), v);
     } else if (target->kind == N_TUPLELIT) {
-        if (v.t == JV_STR || v.t == JV_DICT) v.u.l = jinja_iter(c, v), v.t = JV_LIST;
+        if (v.t == JV_STR || v.t == JV_DICT || (v.t == JV_LIST && v.u.l->gen)) v.u.l = jinja_iter(c, v), v.t = JV_LIST;
         if (v.t != JV_LIST) jinja_raise(c, JE_TYPE, "cannot unpack non-iterable %s object", jv_type_name(v));
         if ((int)v.u.l->n != target->n)
             jinja_raise(c, JE_VALUE, "%s values to unpack (expected %d, got %zu)",

@@ -32,6 +32,8 @@ static const char *kind_name(jerr_kind k) {
     case JE_SECURITY: return "SecurityError";
     case JE_RECURSION: return "RecursionError";
     case JE_VALUE: return "ValueError";
+    case JE_ZERODIV: return "ZeroDivisionError";
+    case JE_INDEX: return "IndexError";
     case JE_NOMEM: return "MemoryError";
     default: return "TemplateRuntimeError";
     }
