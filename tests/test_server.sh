@@ -42,16 +42,23 @@ export CLLM_NPM=$NPM_DIR
 KEY="test-key-$$-$RANDOM"
 LOG=$(mktemp)
 PID=
+# Stop the server with SIGTERM; it must exit 0 within 20 s (sanitizer
+# builds report leaks and errors through the exit status).
 stop_server() {
   if [ -n "$PID" ]; then
     kill "$PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$PID" 2>/dev/null
+    for _ in $(seq 200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$PID" 2>/dev/null; then
+      kill -9 "$PID" 2>/dev/null
+      bad "server did not stop on SIGTERM"
+    fi
     wait "$PID" 2>/dev/null
+    local rc=$?
+    [ $rc = 0 ] || bad "server exit status $rc: $(tail -30 "$LOG")"
     PID=
   fi
 }
-trap 'stop_server; rm -f "$LOG"' EXIT
+trap 'stop_server >/dev/null; rm -f "$LOG"' EXIT
 
 # start_server MODEL extra-args... ; sets BASE
 start_server() {
@@ -103,11 +110,7 @@ if start_server "$SHARED/models/real/stories260K.gguf"; then
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
     -d '{"input":"x"}' "$BASE/v1/embeddings")
   [ "$code" = 501 ] || bad "embeddings without --embeddings: $code (want 501)"
-  kill "$PID"
-  wait "$PID"
-  rc=$?
-  PID=
-  [ $rc = 0 ] || bad "server exit status $rc after SIGTERM"
+  stop_server
 fi
 [ $fail = 0 ] && echo "test_server: all passed"
 exit $fail

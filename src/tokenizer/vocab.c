@@ -529,7 +529,9 @@ static int32_t gguf_id(const cllm_gguf *g, const char *key) {
         CLLM_LOGW("vocab: %s is not an integer; ignored", key);
         return -2;
     }
-    if (x < 0) return -1;
+    /* Converters write "no such token" as -1, which a uint32 key stores as
+     * 0xFFFFFFFF: both mean absent, not an out-of-range id. */
+    if (x < 0 || x == (int64_t)UINT32_MAX) return -1;
     return x > INT32_MAX ? INT32_MAX : (int32_t)x;
 }
 
@@ -724,7 +726,7 @@ int32_t cllm_vocab_fim_pre(const cllm_vocab *v) { return v ? v->fim_pre : -1; }
 int32_t cllm_vocab_fim_suf(const cllm_vocab *v) { return v ? v->fim_suf : -1; }
 int32_t cllm_vocab_fim_mid(const cllm_vocab *v) { return v ? v->fim_mid : -1; }
 bool cllm_vocab_add_bos(const cllm_vocab *v) { return v && (v->type == CLLM_VOCAB_WPM || v->add_bos); }
-bool cllm_vocab_add_eos(const cllm_vocab *v) { return v && (v->type == CLLM_VOCAB_WPM || v->add_eos); }
+bool cllm_vocab_add_eos(const cllm_vocab *v) { return v && v->add_eos; }
 
 bool cllm_vocab_is_eog(const cllm_vocab *v, int32_t id) {
     return v && id >= 0 && id < v->n_tokens && v->eog[id];

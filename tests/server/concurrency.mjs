@@ -13,7 +13,7 @@ async function streamClient(i, disconnect) {
   const ctrl = new AbortController();
   const res = await fetch(base + "/v1/chat/completions", {
     method: "POST", headers: H, signal: ctrl.signal,
-    body: JSON.stringify({ messages: [{ role: "user", content: "Story number " + (i % 5) }], max_tokens: disconnect ? 4000 : 24, stream: true, temperature: 0.7, seed: i, ignore_eos: disconnect }),
+    body: JSON.stringify({ messages: [{ role: "user", content: "Story number " + (i % 5) }], max_tokens: disconnect ? 4000 : 12, stream: true, temperature: 0.7, seed: i, ignore_eos: disconnect }),
   });
   if (res.status !== 200) return log(`client ${i}: status ${res.status} ${await res.text()}`);
   const reader = res.body.getReader();
@@ -49,7 +49,7 @@ async function streamClient(i, disconnect) {
 async function plainClient(i) {
   const res = await fetch(base + "/v1/completions", {
     method: "POST", headers: H,
-    body: JSON.stringify({ prompt: "Once upon a time " + i, max_tokens: 16, temperature: 0 }),
+    body: JSON.stringify({ prompt: "Once upon a time " + i, max_tokens: 8, temperature: 0 }),
   });
   const j = await res.json();
   if (res.status !== 200 || typeof j.choices?.[0]?.text !== "string") log(`client ${i}: ${res.status} ${JSON.stringify(j).slice(0, 200)}`);
