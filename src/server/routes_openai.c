@@ -157,7 +157,7 @@ static void cmpl_finish(gen_state *g, srv_req *r) {
                          choices, "usage", usage_json(g), "timings", gen_timings_json(g));
         r->status = 200;
     }
-    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(body);
 }
 
@@ -339,7 +339,7 @@ static void chat_finish(gen_state *g, srv_req *r) {
                          "timings", gen_timings_json(g));
         r->status = 200;
     }
-    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(body);
 }
 
@@ -539,7 +539,7 @@ static void embd_finish(srv_req *r) {
                          s->n_tokens);
         r->status = 200;
     }
-    r->resp_body = json_dumps(body, JSON_COMPACT);
+    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(body);
 }
 
