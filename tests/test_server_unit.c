@@ -442,6 +442,18 @@ int main(int argc, char **argv) {
         CHECK(all_slots_idle(100), "slots idle after concurrent run");
     }
 
+    /* no max_tokens: generate until the slot's context (2048 / 4) is full */
+    r = http("POST", "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"long\"}]}", NULL, 0);
+    j = jparse(&r);
+    json_int_t np = json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens"));
+    json_int_t nc = json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
+    CHECK(r.status == 200 && np + nc == 512 &&
+              !strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "finish_reason")),
+                      "length"),
+          "context-full stop: %lld + %lld", (long long)np, (long long)nc);
+    json_decref(j);
+    free(r.body);
+
     /* prefix reuse across slots: C copies the prefix held by busy slot B */
     {
         r = http("POST", "/v1/completions", "{\"prompt\":\"cross-slot prefix text\",\"max_tokens\":1}", NULL, 0);
