@@ -3,7 +3,7 @@
  * one matrix-vector product (rows x 2048 weight matrix times one activation
  * row, vec_dot per row) for rows = 2048 and 5632, reported as GB/s of weight
  * bytes read and as the speed-up over the scalar table.
- * Usage: cllm-kbench [ms-per-measurement (default 40)] [type-name ...] */
+ * Usage: cllm-kbench [ms-per-measurement (default 15)] [type-name ...] */
 #include "core/core.h"
 #include "core/fp16.h"
 #include "cpu/kernels.h"
@@ -60,12 +60,12 @@ static double bench_one(const cllm_kernels *k, cllm_type t, const uint8_t *w, co
         const uint64_t dt = cllm_time_ns() - t0;
         if (dt < best) best = dt;
         reps++;
-    } while (reps < 3 || (double)(cllm_time_ns() - t_start) < ms_budget * 1e6);
+    } while (reps < 2 || (double)(cllm_time_ns() - t_start) < ms_budget * 1e6);
     return (double)(rs * (uint64_t)rows) / (double)best; /* bytes per ns = GB/s */
 }
 
 int main(int argc, char **argv) {
-    double ms = 40.0;
+    double ms = 15.0;
     int first_type_arg = 1;
     if (argc > 1 && atof(argv[1]) > 0) {
         ms = atof(argv[1]);
@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
                         const uint64_t dt = cllm_time_ns() - t0;
                         if (dt < best) best = dt;
                         reps++;
-                    } while (reps < 3 || (double)(cllm_time_ns() - t_start) < ms * 1e6);
+                    } while (reps < 2 || (double)(cllm_time_ns() - t_start) < ms * 1e6);
                     res[ntok_i][mode] = ntok_i ? (double)rows * cols * ntok / (double)best
                                                : (double)(ws * rows) / (double)best;
                 }

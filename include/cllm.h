@@ -293,7 +293,8 @@ int32_t cllm_vocab_nl(const cllm_vocab *v);    /* the token of "\n" */
 int32_t cllm_vocab_fim_pre(const cllm_vocab *v);
 int32_t cllm_vocab_fim_suf(const cllm_vocab *v);
 int32_t cllm_vocab_fim_mid(const cllm_vocab *v);
-/* Whether cllm_tokenize(add_special=true) adds BOS / EOS (WPM: CLS and SEP). */
+/* Whether cllm_tokenize(add_special=true) adds BOS / EOS. WPM vocabs: BOS is
+ * CLS and always added; they end with SEP (cllm_vocab_sep), not EOS. */
 bool cllm_vocab_add_bos(const cllm_vocab *v);
 bool cllm_vocab_add_eos(const cllm_vocab *v);
 
@@ -313,15 +314,17 @@ int32_t     cllm_vocab_find(const cllm_vocab *v, const char *text, size_t len);
  * token (<|im_start|>, <s>, ...) becomes that token; otherwise it is plain
  * text. User-defined tokens are always matched first. Returns the number of
  * tokens; when it is > n_max only the first n_max were written, and the call
- * can be repeated with a bigger buffer. Negative (-CLLM_ERR_INVALID_ARG,
- * -CLLM_ERR_NOMEM) only on bad arguments or allocation failure. */
+ * can be repeated with a bigger buffer (out may be NULL when n_max is 0).
+ * Negative (-CLLM_ERR_INVALID_ARG, -CLLM_ERR_NOMEM) only on bad arguments
+ * (NULL vocab, len > 1 GiB) or allocation failure. */
 int32_t cllm_tokenize(const cllm_vocab *v, const char *text, size_t len, int32_t *out, int32_t n_max,
                       bool add_special, bool parse_special);
 
 /* The bytes of one token (not NUL-terminated): SPM U+2581 becomes a space,
  * byte tokens become their byte, BPE byte-level characters become bytes.
  * Control/unknown tokens give "" unless special. Returns the byte count, or
- * -(needed) when len is too small. A piece may end inside a UTF-8 sequence. */
+ * -(needed) when len is too small (buf may be NULL when len is 0); 0 for an
+ * id out of range. A piece may end inside a UTF-8 sequence. */
 int32_t cllm_token_to_piece(const cllm_vocab *v, int32_t id, char *buf, int32_t len, bool special);
 
 /* Text of a whole token sequence, not NUL-terminated. The leading space the
@@ -356,7 +359,8 @@ typedef struct cllm_chat_template cllm_chat_template;
 
 /* Flags for cllm_chat_template_init_ex. */
 #define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
-#define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* cllm_chat: strftime_now() sees 2026-07-26 10:00:00 (reproducible) */
+#define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* strftime_now() sees 2026-07-26 10:00:00 (reproducible
+                                                  renders, as the golden files); default: local time */
 
 /* Parse a template. On a syntax error *out is NULL, the status is
  * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
@@ -381,13 +385,16 @@ const char *cllm_chat_template_error_type(const cllm_chat_template *t);
 typedef enum cllm_chat_format {
     CLLM_CHAT_FORMAT_CONTENT_ONLY = 0, /* no tool calls; reasoning still split off */
     CLLM_CHAT_FORMAT_GENERIC,          /* whole-output JSON: {"tool_call(s)": ...} or {"name","arguments"} */
-    CLLM_CHAT_FORMAT_HERMES,           /* <tool_call>{json}</tool_call> (Hermes, Qwen, GLM, Qwen3-Coder XML) */
+    CLLM_CHAT_FORMAT_HERMES,           /* tag-wrapped calls: <tool_call>{json}</tool_call> (Hermes, Qwen, GLM,
+                                          Qwen3-Coder XML), <tool_calls>[..] (Apriel), <seed:tool_call>,
+                                          <minimax:tool_call>, <|tool_call_start|>[f(k=v)] (LFM2) */
     CLLM_CHAT_FORMAT_LLAMA3,           /* {"name":..,"parameters":..} and <|python_tag|> */
     CLLM_CHAT_FORMAT_MISTRAL,          /* [TOOL_CALLS][...] or [TOOL_CALLS]name[ARGS]{...}; [THINK] */
     CLLM_CHAT_FORMAT_DEEPSEEK,         /* DeepSeek R1 / V3 / V3.1 tool-call markers */
     CLLM_CHAT_FORMAT_FUNCTIONARY_V3_1, /* <function=name>{json}</function> */
     CLLM_CHAT_FORMAT_FUNCTIONARY_V3_2, /* >>>name\n{json} */
-    CLLM_CHAT_FORMAT_HARMONY           /* gpt-oss channels (analysis / final / commentary to=functions.x) */
+    CLLM_CHAT_FORMAT_HARMONY,          /* gpt-oss channels (analysis / final / commentary to=functions.x) */
+    CLLM_CHAT_FORMAT_KIMI_K2           /* <|tool_calls_section_begin|> ... functions.NAME:IDX ... */
 } cllm_chat_format;
 
 cllm_chat_format cllm_chat_detect_format(const char *template_source);  /* NULL: the ChatML fallback */
@@ -461,6 +468,8 @@ typedef struct cllm_chat_result {
  * "tool_use" variant, that variant is used. A template's raise_exception()
  * fails with CLLM_ERR_INVALID_ARG and its message. */
 cllm_status cllm_chat_apply(cllm_chat *c, const char *request_json, cllm_chat_result *out);
+/* cllm_chat_apply may be called from several threads on one handle; the
+ * failure message is then best read with cllm_last_error() (per thread). */
 void        cllm_chat_result_clear(cllm_chat_result *r);
 
 /* -------------------------------------------------------------- sampling */
@@ -561,6 +570,15 @@ const char *cllm_sampler_last_error(const cllm_sampler *s);
 /* Candidates left after the last sample's chain, sorted by p when the chain
  * computed probabilities (borrowed until the next call). Returns the count. */
 int32_t     cllm_sampler_last_candidates(const cllm_sampler *s, const cllm_token_prob **out);
+/* Grammar only: fewest code points that complete the grammar (0 when
+ * complete), -1 without a grammar. */
+int32_t     cllm_sampler_grammar_distance(const cllm_sampler *s);
+/* Grammar only: in closing mode every sampled token must shorten that
+ * distance (the most likely such token is taken), and once the grammar is
+ * complete the most likely EOG token is. Each token then adds at least one
+ * code point, so a caller with a token budget that turns this on when
+ * tokens_left <= distance (+ a margin) ends with complete output. */
+void        cllm_sampler_set_closing(cllm_sampler *s, bool on);
 
 /* A parsed GBNF grammar plus its match state. */
 typedef struct cllm_grammar cllm_grammar;
@@ -579,12 +597,42 @@ cllm_status cllm_grammar_accept_token(cllm_grammar *g, int32_t token);
 bool        cllm_grammar_is_complete(const cllm_grammar *g);
 void        cllm_grammar_reset(cllm_grammar *g);
 const char *cllm_grammar_last_error(const cllm_grammar *g);
+/* The fewest code points that would complete the text so far (0 when
+ * complete; INT32_MAX if no completion exists). */
+int32_t     cllm_grammar_distance(const cllm_grammar *g);
 
 /* JSON Schema (text) to GBNF (caller frees *gbnf_out with free()). On error
  * returns CLLM_ERR_UNSUPPORTED (naming the keyword) or CLLM_ERR_FORMAT, with
  * the message in err (if non-NULL) and cllm_last_error(). */
 cllm_status cllm_json_schema_to_grammar(const char *schema_json, char **gbnf_out,
                                         char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ pull */
+/* Models from a Hugging Face hub (`cllm pull`, `-hf REPO[:QUANT]`): the
+ * GGUF of REPO whose file name carries the quant tag (case-insensitive;
+ * default Q4_K_M, else the repo's first GGUF), every part of a split model,
+ * downloaded with resume into the cache ($CLLM_CACHE or ~/.cache/cllm,
+ * as CACHE/owner/name/file) and checked against the hub's size and sha256.
+ * A cached file and the cached listing are reused when the hub cannot be
+ * reached. See docs/tools.md. */
+typedef void (*cllm_pull_progress_fn)(const char *file, uint64_t done, uint64_t total, void *user);
+
+typedef struct cllm_pull_params {
+    const char *endpoint;   /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+    const char *token;      /* bearer token for gated repos ($HF_TOKEN) */
+    const char *cache_dir;  /* NULL: $CLLM_CACHE, else ~/.cache/cllm */
+    bool offline;           /* use only the cache ($CLLM_OFFLINE / $HF_HUB_OFFLINE) */
+    cllm_pull_progress_fn progress; /* called during downloads; may be NULL */
+    void *user;
+} cllm_pull_params;
+
+/* Defaults from the environment (HF_ENDPOINT, HF_TOKEN, CLLM_CACHE, ...). */
+cllm_pull_params cllm_pull_default_params(void);
+/* Resolve "owner/name[:QUANT]" to a local file, downloading what is missing.
+ * *path_out (caller frees) is the model file, or the first part of a split
+ * model. Errors name the repo, the quant or the file. */
+cllm_status cllm_pull_resolve(const char *repo_spec, char **path_out);
+cllm_status cllm_pull_resolve_ex(const char *repo_spec, const cllm_pull_params *p, char **path_out);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,10 @@ for t in "${targets[@]}"; do
   # Seeds: the target's generator when it has one, plus small shared files.
   gen=tests/fuzz/${t#fuzz_}_seeds.py
   [ -f "$gen" ] && python3 "$gen" "$corpus" >/dev/null
+  if [ "$t" = fuzz_tokenizer ] && [ -d "$shared/vocab" ]; then
+    export CLLM_FUZZ_VOCABS="$shared/vocab/ggml-vocab-qwen3.gguf:$shared/vocab/ggml-vocab-llama-spm.gguf:$shared/vocab/ggml-vocab-bert-bge.gguf:$shared/vocab/ggml-vocab-gemma3.gguf:$shared/vocab/ggml-vocab-phi-3.gguf"
+    printf 'Hello, world! <|im_start|>user\n\t  x' >"$corpus/seed_hello"
+  fi
   if [ "$t" = fuzz_gguf ] && [ -d "$shared" ]; then
     find "$shared/models" "$shared/vocab" -name '*.gguf' -size -2M -exec cp -f {} "$corpus/" \; 2>/dev/null || true
   fi

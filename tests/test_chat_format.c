@@ -119,6 +119,13 @@ static void detection(void) {
         {"openai-gpt-oss-120b.jinja", CLLM_CHAT_FORMAT_HARMONY},
         {"microsoft-Phi-3.5-mini-instruct.jinja", CLLM_CHAT_FORMAT_GENERIC},
         {"google-gemma-2-2b-it.jinja", CLLM_CHAT_FORMAT_GENERIC},
+        {"moonshotai-Kimi-K2.jinja", CLLM_CHAT_FORMAT_KIMI_K2},
+        {"Kimi-K2-Thinking.jinja", CLLM_CHAT_FORMAT_KIMI_K2},
+        {"Apriel-1.6-15b-Thinker-fixed.jinja", CLLM_CHAT_FORMAT_HERMES},
+        {"MiniMax-M2.jinja", CLLM_CHAT_FORMAT_HERMES},
+        {"ByteDance-Seed-OSS.jinja", CLLM_CHAT_FORMAT_HERMES},
+        {"LFM2.5-8B-A1B.jinja", CLLM_CHAT_FORMAT_HERMES},
+        {"GLM-4.6.jinja", CLLM_CHAT_FORMAT_HERMES},
     };
     for (size_t i = 0; i < sizeof D / sizeof D[0]; i++) {
         char *src = read_tmpl(D[i].file);
@@ -297,8 +304,50 @@ static void from_gguf(void) {
     unlink(path);
 }
 
+/* Render with tools, parse a reply, feed the parsed message back: the next
+ * prompt must show the call the way the template writes calls. */
+static void round_trip(void) {
+    char *src = read_tmpl("Qwen-Qwen2.5-7B-Instruct.jinja");
+    cllm_chat_config cfg = {0};
+    cfg.template_source = src;
+    cfg.eos_token = "<|im_end|>";
+    cllm_chat *c = NULL;
+    CHECK(cllm_chat_init(&cfg, &c) == CLLM_OK, "init qwen");
+    free(src);
+    if (!c) return;
+    json_error_t je;
+    json_t *rq = json_loads("{\"messages\": [{\"role\": \"user\", \"content\": \"Weather in Paris?\"}], \"tools\": "
+                            "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"parameters\": "
+                            "{\"type\": \"object\", \"properties\": {\"location\": {\"type\": \"string\"}}}}}]}",
+                            0, &je);
+    cllm_chat_result r;
+    CHECK(cllm_chat_apply_json(c, rq, &r) == CLLM_OK, "apply: %s", cllm_chat_last_error(c));
+    CHECK(r.format == CLLM_CHAT_FORMAT_HERMES && r.parser_flags == CLLM_CHAT_PARSE_TOOLS, "qwen hermes + tools");
+    cllm_chat_parser *p = NULL;
+    CHECK(cllm_chat_parser_init(r.format, r.parser_flags, "rt", &p) == CLLM_OK, "parser");
+    cllm_chat_result_clear(&r);
+    const char *reply = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}}\n</tool_call>";
+    cllm_chat_parser_feed_json(p, reply, strlen(reply), NULL);
+    cllm_chat_parser_finish_json(p, NULL);
+    json_t *msg = cllm_chat_parser_message_json(p);
+    cllm_chat_parser_free(p);
+    const char *id = json_string_value(json_object_get(json_array_get(json_object_get(msg, "tool_calls"), 0), "id"));
+    json_t *msgs = json_object_get(rq, "messages");
+    json_array_append_new(msgs, msg);
+    json_array_append_new(msgs, json_pack("{s:s, s:s, s:s}", "role", "tool", "tool_call_id", id ? id : "", "content", "{\"temp\": 21}"));
+    CHECK(cllm_chat_apply_json(c, rq, &r) == CLLM_OK, "apply 2: %s", cllm_chat_last_error(c));
+    CHECK(r.prompt && strstr(r.prompt, "<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                                      "{\"location\": \"Paris\"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n"
+                                      "{\"temp\": 21}\n</tool_response><|im_end|>\n<|im_start|>assistant\n"),
+          "round trip prompt: %s", r.prompt ? r.prompt : "");
+    cllm_chat_result_clear(&r);
+    json_decref(rq);
+    cllm_chat_free(c);
+}
+
 int main(void) {
     test_require_shared("chat templates and vocab files");
+    round_trip();
     golden_requests();
     detection();
     behaviour();

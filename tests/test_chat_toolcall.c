@@ -118,6 +118,27 @@ static const tcase CASES[] = {
     {"generic text", CLLM_CHAT_FORMAT_GENERIC, T, "  Just text.  ", "Just text.", NULL, 0, {NULL}, {NULL}, NULL},
     {"think only, unclosed", CLLM_CHAT_FORMAT_HERMES, T, "<think>Still thinking about", "", "Still thinking about", 0,
      {NULL}, {NULL}, NULL},
+    {"kimi k2", CLLM_CHAT_FORMAT_KIMI_K2, T,
+     "<think>Need the tool.</think>Checking.<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
+     "<|tool_call_argument_begin|>{\"location\": \"Paris, France\"}<|tool_call_end|><|tool_call_begin|>functions.get_time:1"
+     "<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>",
+     "Checking.", "Need the tool.", 2, {"get_weather", "get_time"}, {"{\"location\": \"Paris, France\"}", "{}"},
+     "functions.get_weather:0"},
+    {"apriel tool_calls array", CLLM_CHAT_FORMAT_HERMES, T,
+     "<tool_calls>[{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\"}, \"id\": \"call00001\"}]</tool_calls>",
+     NULL, NULL, 1, {"get_weather"}, {"{\"location\": \"Paris\"}"}, "call00001"},
+    {"seed-oss", CLLM_CHAT_FORMAT_HERMES, T,
+     "<seed:think>Plan the call.</seed:think><seed:tool_call>\n<function=get_weather>\n<parameter=location>Paris, France"
+     "</parameter>\n</function>\n</seed:tool_call>",
+     NULL, "Plan the call.", 1, {"get_weather"}, {"{\"location\": \"Paris, France\"}"}, NULL},
+    {"minimax", CLLM_CHAT_FORMAT_HERMES, T,
+     "<think>x</think>\n\n<minimax:tool_call>\n<invoke name=\"get_weather\">\n<parameter name=\"location\">Paris, France"
+     "</parameter>\n<parameter name=\"days\">2</parameter>\n</invoke>\n</minimax:tool_call>",
+     NULL, "x", 1, {"get_weather"}, {"{\"location\": \"Paris, France\", \"days\": 2}"}, NULL},
+    {"lfm2 pythonic", CLLM_CHAT_FORMAT_HERMES, T,
+     "<|tool_call_start|>[get_weather(location=\"Paris\", days=2, detail=True, tags=['a', \"b\"]), get_time()]<|tool_call_end|>Checking.",
+     "Checking.", NULL, 2, {"get_weather", "get_time"},
+     {"{\"location\":\"Paris\",\"days\":2,\"detail\":true,\"tags\":[\"a\",\"b\"]}", "{}"}, NULL},
     {"invalid utf-8 replaced", CLLM_CHAT_FORMAT_CONTENT_ONLY, 0, "ok \xff\xc3 end", "ok \xef\xbf\xbd\xef\xbf\xbd end",
      NULL, 0, {NULL}, {NULL}, NULL},
 };

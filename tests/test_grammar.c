@@ -279,6 +279,27 @@ int main(void) {
         check_set("english.gbnf", text[3], good, bad);
     }
 
+    /* ---------- distance to completion ---------- */
+    if (text[5]) {
+        cllm_grammar *g = NULL;
+        cllm_grammar_init(text[5], NULL, NULL, &g);
+        if (g) {
+            CHECK(cllm_grammar_distance(g) == 2, "json start: {} (%d)", cllm_grammar_distance(g));
+            cllm_grammar_accept_bytes(g, "{", 1);
+            CHECK(cllm_grammar_distance(g) == 1, "after {: } (%d)", cllm_grammar_distance(g));
+            cllm_grammar_accept_bytes(g, "\"a", 2);
+            CHECK(cllm_grammar_distance(g) == 4, "after {\"a: \":0} (%d)", cllm_grammar_distance(g));
+            cllm_grammar_accept_bytes(g, "\":[[", 4);
+            CHECK(cllm_grammar_distance(g) == 3, "after {\"a\":[[: ]]} (%d)", cllm_grammar_distance(g));
+            cllm_grammar_accept_bytes(g, "]]}", 3);
+            CHECK(cllm_grammar_distance(g) == 0 && cllm_grammar_is_complete(g), "complete: 0");
+            cllm_grammar_free(g);
+        }
+        cllm_grammar_init("root ::= \"ab\" x\nx ::= \"c\"{3} | y\ny ::= \"de\"", NULL, NULL, &g);
+        CHECK(g && cllm_grammar_distance(g) == 4, "shortest alternative (%d)", g ? cllm_grammar_distance(g) : -1);
+        cllm_grammar_free(g);
+    }
+
     /* ---------- masking over a toy vocabulary vs brute force ---------- */
     if (text[5]) {
         /* empty, "{", "{\"", "{\"a\"", "{\"a\":", "{\"a\": ", "{\"a\": 1", '{"a": "\xc3' (partial é) */

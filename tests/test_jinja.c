@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char *render(const char *src, const char *ctx, cllm_status *st_out, char *err, size_t errn) {
     cllm_chat_template *t = NULL;
@@ -48,7 +49,7 @@ static void run_cases(void) {
         char *out = NULL;
         const char *gtype = "";
         char gmsg[1024] = "";
-        if (cllm_chat_template_init(src, &t) != CLLM_OK) {
+        if (cllm_chat_template_init_ex(src, CLLM_CHAT_TEMPLATE_FIXED_CLOCK, &t) != CLLM_OK) {
             gtype = "TemplateSyntaxError";
             snprintf(gmsg, sizeof gmsg, "%s", cllm_last_error());
         } else if (cllm_chat_template_render_json(t, ctx, &out) != CLLM_OK) {
@@ -109,6 +110,25 @@ int main(void) {
     o = render("{{ big }}|{{ big + 1 }}|{{ r }}", "{\"big\": 9007199254740993, \"r\": 1e300}", &st, NULL, 0);
     CHECK(o && strcmp(o, "9007199254740993|9007199254740994|1e+300") == 0, "large numbers: %s", o ? o : "");
     free(o);
+
+    /* strftime_now: local time by default, the fixed reference date on request. */
+    {
+        char year[16];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(year, sizeof year, "%Y", &tm);
+        o = render("{{ strftime_now('%Y') }}", "{}", &st, NULL, 0);
+        CHECK(o && strcmp(o, year) == 0, "real clock: %s vs %s", o ? o : "", year);
+        free(o);
+        cllm_chat_template *ft = NULL;
+        char *fo = NULL;
+        CHECK(cllm_chat_template_init_ex("{{ strftime_now('%A %d %B %Y %H:%M') }}", CLLM_CHAT_TEMPLATE_FIXED_CLOCK, &ft) == CLLM_OK &&
+                  cllm_chat_template_render(ft, "{}", &fo) == CLLM_OK && strcmp(fo, "Sunday 26 July 2026 10:00") == 0,
+              "fixed clock: %s", fo ? fo : "");
+        free(fo);
+        cllm_chat_template_free(ft);
+    }
 
     /* The generation tag is an option. */
     cllm_chat_template *t = NULL;

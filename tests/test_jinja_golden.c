@@ -132,9 +132,10 @@ int main(void) {
     test_require_shared("chat template golden renders");
     int total = 0, total_ext = 0;
     printf("templates/golden:\n");
-    int ok = run_dir("templates/golden", 0, &total);
+    int ok = run_dir("templates/golden", CLLM_CHAT_TEMPLATE_FIXED_CLOCK, &total);
     printf("templates/golden-generation-ext (generation tag on):\n");
-    int ok_ext = run_dir("templates/golden-generation-ext", CLLM_CHAT_TEMPLATE_GENERATION_TAG, &total_ext);
+    int ok_ext = run_dir("templates/golden-generation-ext",
+                         CLLM_CHAT_TEMPLATE_GENERATION_TAG | CLLM_CHAT_TEMPLATE_FIXED_CLOCK, &total_ext);
     printf("golden: %d/%d cases pass; golden-generation-ext: %d/%d\n", ok, total, ok_ext, total_ext);
     if (!getenv("JINJA_GOLDEN_ONLY")) {
         CHECK(total == 447, "expected 447 golden cases, found %d", total);

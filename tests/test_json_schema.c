@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sampling/rng.h"
 
 static bool accepts(cllm_grammar *g, const char *text) {
     cllm_grammar_reset(g);
@@ -119,111 +118,7 @@ static int list_schemas(char *dir, size_t dirlen, char **names, int max) {
     return n;
 }
 
-/* --emit OUTDIR [N]: for each schema, N samples drawn through its grammar
- * over the stories260K vocabulary with random logits (a stand-in for a model
- * until the engine lands), written as OUTDIR/<name>.schema.json and
- * OUTDIR/<name>.docs.jsonl (one JSON string holding each finished document)
- * for tests/ajv_validate.js. */
-static int emit(const char *outdir, int n_samples) {
-    test_require_shared("stories260K vocab");
-    cllm_gguf *gg = NULL;
-    cllm_vocab *voc = NULL;
-    if (cllm_gguf_open(test_shared_path("models/real/stories260K.gguf"), &gg) != CLLM_OK ||
-        cllm_vocab_load(gg, &voc) != CLLM_OK) {
-        fprintf(stderr, "load stories260K: %s\n", cllm_last_error());
-        return 1;
-    }
-    cllm_vocab_view vv;
-    cllm_vocab_view_init(&vv, voc);
-    int32_t nv = vv.n_vocab;
-    float *bias = calloc((size_t)nv, sizeof *bias), *l = malloc((size_t)nv * sizeof *l);
-    char piece[64];
-    for (int32_t t = 0; t < nv; t++) {
-        int32_t k = cllm_token_to_piece(voc, t, piece, sizeof piece, false);
-        for (int32_t i = 0; i < k; i++)
-            if (strchr("{}[]\":,0123456789", piece[i])) bias[t] = 4.0f;
-    }
-    char dir[1024], *names[64];
-    int n = list_schemas(dir, sizeof dir, names, 64), rc = 0;
-    cllm_rng r;
-    cllm_rng_seed(&r, 7);
-    for (int i = 0; i < n; i++) {
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        json_t *d = json_load_file(path, 0, NULL);
-        char *schema = json_dumps(json_object_get(d, "schema"), JSON_COMPACT | JSON_ENCODE_ANY);
-        char *gbnf = NULL;
-        char err[256];
-        if (cllm_json_schema_to_grammar(schema, &gbnf, err, sizeof err) != CLLM_OK) {
-            fprintf(stderr, "%s: %s\n", names[i], err);
-            rc = 1;
-        }
-        char base[256];
-        snprintf(base, sizeof base, "%.*s", (int)(strlen(names[i]) - 5), names[i]);
-        snprintf(path, sizeof path, "%s/%s.schema.json", outdir, base);
-        json_dump_file(json_object_get(d, "schema"), path, JSON_ENCODE_ANY);
-        snprintf(path, sizeof path, "%s/%s.docs.jsonl", outdir, base);
-        FILE *f = fopen(path, "w");
-        int finished = 0;
-        for (int k = 0; gbnf && f && k < n_samples; k++) {
-            cllm_sampler_params p = cllm_sampler_default_params();
-            p.grammar = gbnf;
-            p.seed = (uint64_t)k;
-            p.top_k = 0;
-            p.top_p = 1.0f;
-            p.min_p = 0.0f;
-            p.temp = 1.0f;
-            cllm_sampler *s = NULL;
-            if (cllm_sampler_init(&p, &vv, &s) != CLLM_OK) {
-                fprintf(stderr, "%s: %s\n", names[i], cllm_last_error());
-                rc = 1;
-                break;
-            }
-            char text[16384];
-            size_t tl = 0;
-            bool done = false;
-            for (int step = 0; step < 600 && !done; step++) {
-                for (int32_t t = 0; t < nv; t++) l[t] = 3.0f * cllm_rng_uniform_f(&r) + bias[t];
-                int32_t t = cllm_sampler_sample(s, l, nv);
-                if (t < 0 || cllm_sampler_accept(s, t) != CLLM_OK) {
-                    fprintf(stderr, "%s sample %d: %s\n", names[i], k, cllm_sampler_last_error(s));
-                    rc = 1;
-                    break;
-                }
-                if (cllm_vocab_is_eog(voc, t)) done = true;
-                else {
-                    int32_t m = cllm_token_to_piece(voc, t, text + tl, (int32_t)(sizeof text - 1 - tl), false);
-                    if (m > 0) tl += (size_t)m;
-                }
-            }
-            cllm_sampler_free(s);
-            if (!done) continue;
-            json_t *js = json_stringn(text, tl);
-            char *line = js ? json_dumps(js, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-            if (line) fprintf(f, "%s\n", line);
-            else rc = 1;
-            free(line);
-            json_decref(js);
-            finished++;
-        }
-        if (f) fclose(f);
-        printf("%s: %d/%d samples finished\n", base, finished, n_samples);
-        if (finished < n_samples / 2) rc = 1;
-        free(gbnf);
-        free(schema);
-        json_decref(d);
-        free(names[i]);
-    }
-    free(bias);
-    free(l);
-    cllm_vocab_view_free(&vv);
-    cllm_vocab_free(voc);
-    cllm_gguf_free(gg);
-    return rc;
-}
-
-int main(int argc, char **argv) {
-    if (argc >= 3 && strcmp(argv[1], "--emit") == 0) return emit(argv[2], argc >= 4 ? atoi(argv[3]) : 100);
+int main(void) {
     /* ---------- data-driven schemas ---------- */
     char dir[1024], *names[64];
     int n = list_schemas(dir, sizeof dir, names, 64);

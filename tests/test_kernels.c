@@ -155,7 +155,8 @@ static void compare_table(const cllm_kernels *k) {
         const cllm_type at = acts[ai];
         int bad = 0, runs = 0;
         for (int trial = 0; trial < 40; trial++) {
-            const int64_t n = trial < 20 ? 4096 : 256 * (1 + trial % 4);
+            int64_t n = trial < 20 ? 4096 : 256 * (1 + trial % 4);
+            if (cllm_type_get_traits(at)->blck_size == 1) n -= trial % 9; /* float tails */
             for (int64_t i = 0; i < n; i++) {
                 float v = rnd_normal() * (trial % 3 == 0 ? 1e-3f : 3.0f);
                 if (trial % 5 == 1 && (i % 7) == 0) v = (float)((int)(rnd_u32() % 255) - 127) * 0.5f; /* .5 ties */
@@ -189,8 +190,10 @@ static void compare_table(const cllm_kernels *k) {
     for (int ti = 0; ti < N_WTYPES; ti++) {
         const cllm_type t = g_wtypes[ti];
         const cllm_type at = ref->type[t].act_type;
-        const bool k256 = cllm_type_get_traits(t)->blck_size == QK_K;
-        const int64_t *lens = k256 ? lens256 : lens32;
+        const int64_t bsz = cllm_type_get_traits(t)->blck_size;
+        const bool k256 = bsz == QK_K;
+        const int64_t lens1[] = {7, 32, 100, 513, 4096}; /* float types: odd tails too */
+        const int64_t *lens = k256 ? lens256 : bsz == 1 ? lens1 : lens32;
         const int nlens = k256 ? 3 : 5;
         double worst = 0.0, worst_ref = 0.0;
         int fails = 0, fails_ref = 0, cases = 0;
@@ -272,7 +275,8 @@ static void compare_tiles(const cllm_kernels *k) {
     for (int ti = 0; ti < N_WTYPES; ti++) {
         const cllm_type t = g_wtypes[ti];
         const cllm_type at = k->type[t].act_type;
-        const int64_t n = cllm_type_get_traits(t)->blck_size == QK_K ? 512 : 96;
+        const int64_t bs = cllm_type_get_traits(t)->blck_size;
+        const int64_t n = bs == QK_K ? 512 : bs == 32 ? 96 : 100; /* 100: float tails */
         const size_t ws = cllm_type_row_size(t, n), as = cllm_type_row_size(at, n);
         uint8_t *w = malloc(ws * NR), *a = malloc(as * NC);
         float *x = malloc(n * sizeof(float)), *wd = malloc(n * sizeof(float)), *ad = malloc(n * sizeof(float));

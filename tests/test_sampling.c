@@ -518,6 +518,32 @@ static void test_grammar_sampling(void) {
         CHECK(cllm_sampler_accept(s, 8) != CLLM_OK, "forced invalid token refused");
         cllm_sampler_free(s);
     }
+    /* Closing mode: every token shortens the distance, then EOG. */
+    p.seed = 4;
+    cllm_sampler_init(&p, &v, &s);
+    CHECK(cllm_sampler_grammar_distance(s) == 3, "distance {a} = 3 (%d)", cllm_sampler_grammar_distance(s));
+    for (int i = 0; i < N_PC; i++) l[i] = 0.0f;
+    l[3] = 10.0f; /* "a" would go on forever */
+    l[1] = 5.0f;
+    int32_t t1 = cllm_sampler_sample(s, l, N_PC);
+    cllm_sampler_accept(s, t1);
+    cllm_sampler_set_closing(s, true);
+    char out[64] = "";
+    strcat(out, k_pc[t1]);
+    int n_closing = 0;
+    for (int i = 0; i < 10; i++) {
+        int32_t t = cllm_sampler_sample(s, l, N_PC);
+        CHECK(t >= 0, "closing sample: %s", cllm_sampler_last_error(s));
+        if (t < 0) break;
+        cllm_sampler_accept(s, t);
+        n_closing++;
+        if (t == 0) break;
+        strcat(out, k_pc[t]);
+    }
+    CHECK(strcmp(out, "{a}") == 0 && n_closing == 3, "closing: '%s' in %d tokens", out, n_closing);
+    CHECK(cllm_sampler_grammar_distance(s) == 0, "complete");
+    cllm_sampler_free(s);
+    CHECK(cllm_sampler_grammar_distance(NULL) == -1, "no sampler");
     /* Prompt tokens: history only, the grammar does not see them. */
     p.seed = 3;
     cllm_sampler_init(&p, &v, &s);

@@ -128,6 +128,16 @@ open(sys.argv[2], "wb").write(d[:i] + b"gpt-9" + d[i + 5:])
 EOF
 expect_rc 1 "$CLLM" tokenize -m "$TMP/badpre.gguf" hi
 has "$TMP/err" "gpt-9"
+# So is an unknown tokenizer.ggml.model.
+python3 - "$V/ggml-vocab-gpt-2.gguf" "$TMP/badmodel.gguf" <<'EOF'
+import sys
+d = open(sys.argv[1], "rb").read()
+k = d.index(b"tokenizer.ggml.model")
+i = d.index(b"gpt2", k + 20)
+open(sys.argv[2], "wb").write(d[:i] + b"xyz9" + d[i + 4:])
+EOF
+expect_rc 1 "$CLLM" detokenize -m "$TMP/badmodel.gguf" 1
+has "$TMP/err" "xyz9"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

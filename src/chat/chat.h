@@ -13,8 +13,9 @@
  * caller frees. Same errors as cllm_chat_template_render. */
 cllm_status cllm_chat_template_render_json(cllm_chat_template *t, const json_t *context, char **out);
 
-/* strftime_now() normally sees the fixed reference date of the golden
- * renders (2026-07-26 10:00:00); chat formatting switches to local time. */
+/* strftime_now() sees local time, or with on=false the fixed reference date
+ * of the golden renders (2026-07-26 10:00:00); init_ex sets it from
+ * CLLM_CHAT_TEMPLATE_FIXED_CLOCK. */
 void cllm_chat_template_use_real_clock(cllm_chat_template *t, bool on);
 
 /* Chat formatting with a JSON request (borrowed); see cllm_chat_apply. */

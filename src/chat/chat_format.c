@@ -11,6 +11,7 @@
 #include "chat/chat.h"
 #include "core/core.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ struct cllm_chat {
     chat_tmpl *tmpls;
     size_t n;
     char *bos, *eos;
+    pthread_mutex_t lock;   /* serializes cllm_chat_apply_json */
     cllm_err err;
 };
 
@@ -71,6 +73,7 @@ void cllm_chat_free(cllm_chat *c) {
     free_tmpls(c);
     free(c->bos);
     free(c->eos);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -104,6 +107,10 @@ cllm_status cllm_chat_init(const cllm_chat_config *cfg, cllm_chat **out) {
     *out = NULL;
     cllm_chat *c = calloc(1, sizeof *c);
     if (!c) return cllm_set_last_error(CLLM_ERR_NOMEM, "chat: out of memory");
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        return cllm_set_last_error(CLLM_ERR_INTERNAL, "chat: cannot create a mutex");
+    }
     c->bos = strdup(cfg->bos_token ? cfg->bos_token : "");
     c->eos = strdup(cfg->eos_token ? cfg->eos_token : "");
     cllm_status st = (!c->bos || !c->eos) ? cllm_set_last_error(CLLM_ERR_NOMEM, "chat: out of memory") : CLLM_OK;
@@ -228,9 +235,7 @@ static bool ends_with_open_think(const char *s) {
     return (n >= 7 && memcmp(s + n - 7, "<think>", 7) == 0) || (n >= 7 && memcmp(s + n - 7, "[THINK]", 7) == 0);
 }
 
-cllm_status cllm_chat_apply_json(cllm_chat *c, const json_t *rq, cllm_chat_result *out) {
-    if (!c || !rq || !out) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "chat apply: NULL argument");
-    memset(out, 0, sizeof *out);
+static cllm_status apply_locked(cllm_chat *c, const json_t *rq, cllm_chat_result *out) {
     if (!json_is_object(rq)) return cllm_err_set(&c->err, CLLM_ERR_INVALID_ARG, "chat: the request must be a JSON object");
     json_t *tools = json_object_get(rq, "tools");
     bool has_tools = json_is_array(tools) && json_array_size(tools) > 0;
@@ -265,13 +270,15 @@ cllm_status cllm_chat_apply_json(cllm_chat *c, const json_t *rq, cllm_chat_resul
     if (!json_object_get(ctx, "eos_token")) json_object_set_new(ctx, "eos_token", json_string(c->eos));
     char *text = NULL;
     st = cllm_chat_template_render_json(t->t, ctx, &text);
-    json_decref(ctx);
     if (st != CLLM_OK) {
         const char *ty = cllm_chat_template_error_type(t->t);
         if (strcmp(ty, "TemplateError") == 0)   /* raise_exception: the template refuses this conversation */
-            return cllm_err_set(&c->err, st, "%s", cllm_chat_template_last_error(t->t));
-        return cllm_err_set(&c->err, st, "chat template render failed: %s", cllm_chat_template_last_error(t->t));
+            cllm_err_set(&c->err, st, "%s", cllm_chat_template_last_error(t->t));
+        else
+            cllm_err_set(&c->err, st, "chat template render failed: %s", cllm_chat_template_last_error(t->t));
     }
+    json_decref(ctx);
+    if (st != CLLM_OK) return st;
     const char *bos = json_string_value(json_object_get(rq, "bos_token"));
     if (!bos) bos = c->bos;
     out->prompt = text;
@@ -283,12 +290,28 @@ cllm_status cllm_chat_apply_json(cllm_chat *c, const json_t *rq, cllm_chat_resul
     return CLLM_OK;
 }
 
+cllm_status cllm_chat_apply_json(cllm_chat *c, const json_t *rq, cllm_chat_result *out) {
+    if (!c || !rq || !out) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "chat apply: NULL argument");
+    memset(out, 0, sizeof *out);
+    /* one apply at a time: renders share the templates' error slots and c->err */
+    pthread_mutex_lock(&c->lock);
+    cllm_status st = apply_locked(c, rq, out);
+    pthread_mutex_unlock(&c->lock);
+    return st;
+}
+
 cllm_status cllm_chat_apply(cllm_chat *c, const char *request_json, cllm_chat_result *out) {
     if (out) memset(out, 0, sizeof *out);
     if (!c || !request_json || !out) return cllm_set_last_error(CLLM_ERR_INVALID_ARG, "chat apply: NULL argument");
     json_error_t je;
     json_t *rq = json_loads(request_json, 0, &je);
-    if (!rq) return cllm_err_set(&c->err, CLLM_ERR_INVALID_ARG, "chat: bad request JSON at line %d column %d: %s", je.line, je.column, je.text);
+    if (!rq) {
+        pthread_mutex_lock(&c->lock);
+        cllm_status st = cllm_err_set(&c->err, CLLM_ERR_INVALID_ARG, "chat: bad request JSON at line %d column %d: %s",
+                                      je.line, je.column, je.text);
+        pthread_mutex_unlock(&c->lock);
+        return st;
+    }
     cllm_status st = cllm_chat_apply_json(c, rq, out);
     json_decref(rq);
     return st;

@@ -56,6 +56,7 @@ cllm_status cllm_chat_template_init_ex(const char *source, uint32_t flags, cllm_
     ps->src = t->src;
     ps->srcn = n;
     ps->generation_tag = (flags & CLLM_CHAT_TEMPLATE_GENERATION_TAG) != 0;
+    t->real_clock = (flags & CLLM_CHAT_TEMPLATE_FIXED_CLOCK) == 0;
     if (setjmp(ps->jb)) {
         cllm_status st = ps->err_kind == JE_NOMEM ? CLLM_ERR_NOMEM : CLLM_ERR_FORMAT;
         cllm_set_last_error(st, "chat template syntax error: %s", ps->err);

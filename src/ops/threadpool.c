@@ -10,10 +10,12 @@
 #include "core/core.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#define CLLM_SPIN_ITERS 200000
+#define CLLM_SPIN_ITERS 20000   /* polls (pause, then yield) before sleeping */
+#define CLLM_PAUSE_SPINS 2000   /* pause-only polls before yielding */
 
 typedef struct worker {
     struct cllm_threadpool *tp;
@@ -46,6 +48,13 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+/* Wait politely: a few pause spins, then yield the CPU so that a descheduled
+ * peer (machines are often oversubscribed) gets to run. */
+static inline void spin_step(int *spins) {
+    if (++*spins < CLLM_PAUSE_SPINS) cpu_relax();
+    else sched_yield();
+}
+
 static void *worker_main(void *p) {
     worker *w = p;
     cllm_threadpool *tp = w->tp;
@@ -55,8 +64,8 @@ static void *worker_main(void *p) {
         int spins = 0;
         while ((g = atomic_load_explicit(&tp->gen, memory_order_acquire)) == seen) {
             if (atomic_load_explicit(&tp->stop, memory_order_acquire)) return NULL;
-            if (++spins < CLLM_SPIN_ITERS) {
-                cpu_relax();
+            if (spins < CLLM_SPIN_ITERS) {
+                spin_step(&spins);
                 continue;
             }
             pthread_mutex_lock(&tp->mu);
@@ -128,7 +137,8 @@ int cllm_threadpool_n_threads(const cllm_threadpool *tp) { return tp ? tp->n : 1
 void cllm_threadpool_run_n(cllm_threadpool *tp, int n, cllm_task_fn fn, void *arg) {
     if (n < 1) n = 1;
     if (n > tp->n) n = tp->n;
-    if (tp->n == 1) {
+    if (n == 1) {   /* serial work: do not wake anyone (workers are idle) */
+        tp->n_active = 1;   /* so that a barrier inside fn returns at once */
         fn(arg, 0, 1);
         return;
     }
@@ -143,7 +153,8 @@ void cllm_threadpool_run_n(cllm_threadpool *tp, int n, cllm_task_fn fn, void *ar
     if (atomic_load_explicit(&tp->n_sleeping, memory_order_acquire) > 0) pthread_cond_broadcast(&tp->cv);
     pthread_mutex_unlock(&tp->mu);
     fn(arg, 0, n);
-    while (atomic_load_explicit(&tp->n_done, memory_order_acquire) < tp->n - 1) cpu_relax();
+    int spins = 0;
+    while (atomic_load_explicit(&tp->n_done, memory_order_acquire) < tp->n - 1) spin_step(&spins);
 }
 
 void cllm_threadpool_run(cllm_threadpool *tp, cllm_task_fn fn, void *arg) {
@@ -158,5 +169,6 @@ void cllm_threadpool_barrier(cllm_threadpool *tp) {
         atomic_fetch_add_explicit(&tp->bar_phase, 1, memory_order_acq_rel);
         return;
     }
-    while (atomic_load_explicit(&tp->bar_phase, memory_order_acquire) == phase) cpu_relax();
+    int spins = 0;
+    while (atomic_load_explicit(&tp->bar_phase, memory_order_acquire) == phase) spin_step(&spins);
 }

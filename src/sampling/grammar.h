@@ -58,6 +58,11 @@ void cllm_gbnf_free(cllm_gbnf *g);
 bool cllm_grammar_token_ok(cllm_grammar *g, int32_t id);
 /* Set the logit of every candidate the grammar rejects to -inf. */
 void cllm_grammar_apply(cllm_grammar *g, cllm_cands *c);
+/* Distance (fewest code points to completion) after accepting token, state
+ * unchanged; -1 if the grammar rejects it. */
+int32_t cllm_grammar_distance_after(cllm_grammar *g, int32_t token);
+/* Whether the vocab view marks token id as end of generation. */
+bool cllm_grammar_token_is_eog(const cllm_grammar *g, int32_t id);
 /* Number of stacks in the current state (tests). */
 size_t cllm_grammar_n_stacks(const cllm_grammar *g);
 

@@ -40,8 +40,9 @@ typedef struct gstacks {
 
 struct cllm_grammar {
     cllm_gbnf g;
-    gstacks stacks, a, b, r;
+    gstacks stacks, a, b, r, saved;
     putf8 partial;
+    uint32_t *rest;     /* [n_elems] fewest code points from a position to the end of its rule */
     /* Vocabulary cache (n_vocab == 0 without a vocab view). */
     int32_t n_vocab;
     char *vbytes;
@@ -581,6 +582,101 @@ void cllm_grammar_apply(cllm_grammar *G, cllm_cands *cd) {
 
 size_t cllm_grammar_n_stacks(const cllm_grammar *g) { return g ? g->stacks.count : 0; }
 
+/* ------------------------------------------------------------ distance */
+#define DIST_INF 0x3fffffffu
+
+static uint32_t sat_add(uint32_t a, uint32_t b) { return a + b >= DIST_INF ? DIST_INF : a + b; }
+
+/* rest[pos]: the fewest code points that complete the alternative from pos
+ * on, given each rule's shortest sentence (a fixed point over the rules). */
+static bool compute_rest(cllm_grammar *G) {
+    const cllm_gbnf *g = &G->g;
+    uint32_t *minlen = malloc((g->n_rules ? g->n_rules : 1) * sizeof *minlen);
+    G->rest = malloc((g->n_elems ? g->n_elems : 1) * sizeof *G->rest);
+    if (!minlen || !G->rest) {
+        free(minlen);
+        return false;
+    }
+    for (size_t r = 0; r < g->n_rules; r++) minlen[r] = DIST_INF;
+    for (bool changed = true; changed;) {
+        changed = false;
+        /* rest[] under the current minlen, by a backward pass; then
+         * minlen[r] = min over r's alternatives of rest[alternative start]. */
+        for (size_t i = g->n_elems; i-- > 0;) {
+            const gr_elem *e = &g->elems[i];
+            uint32_t v = 0;
+            switch (e->type) {
+            case GR_CHAR: case GR_CHAR_NOT: case GR_CHAR_ANY:
+                v = sat_add(1, G->rest[char_end(g, (uint32_t)i)]);
+                break;
+            case GR_TOKEN: case GR_TOKEN_NOT: v = sat_add(1, G->rest[i + 1]); break;
+            case GR_RULE_REF: v = sat_add(minlen[e->value], G->rest[i + 1]); break;
+            default: v = 0; break;
+            }
+            G->rest[i] = v;
+        }
+        for (size_t r = 0; r < g->n_rules; r++) {
+            uint32_t a = g->rule_start[r], best = DIST_INF;
+            for (;;) {
+                uint32_t v = is_end(&g->elems[a]) ? 0 : G->rest[a];
+                if (v < best) best = v;
+                while (!is_end(&g->elems[a])) a++;
+                if (g->elems[a].type == GR_END) break;
+                a++;
+            }
+            if (best < minlen[r]) {
+                minlen[r] = best;
+                changed = true;
+            }
+        }
+    }
+    free(minlen);
+    return true;
+}
+
+static uint32_t state_distance(const cllm_grammar *G) {
+    uint32_t best = DIST_INF;
+    for (size_t i = 0; i < G->stacks.count; i++) {
+        uint32_t d = 0;
+        for (uint32_t k = 0; k < G->stacks.n[i]; k++) d = sat_add(d, G->rest[G->stacks.data[G->stacks.off[i] + k]]);
+        if (d < best) best = d;
+    }
+    if (best == 0 && G->partial.n_remain != 0) best = 1;
+    return best;
+}
+
+bool cllm_grammar_token_is_eog(const cllm_grammar *G, int32_t id) {
+    return G && id >= 0 && id < G->n_vocab && G->veog[id];
+}
+
+int32_t cllm_grammar_distance(const cllm_grammar *G) {
+    if (!G) return -1;
+    uint32_t d = state_distance(G);
+    return d >= DIST_INF ? INT32_MAX : (int32_t)d;
+}
+
+static void gs_copy(gstacks *dst, const gstacks *src) {
+    gs_reset(dst);
+    for (size_t i = 0; i < src->count; i++) gs_add(dst, src->data + src->off[i], src->n[i]);
+}
+
+int32_t cllm_grammar_distance_after(cllm_grammar *G, int32_t token) {
+    if (!G || token < 0 || token >= G->n_vocab) return -1;
+    if (G->veog[token]) return grammar_complete(G) ? 0 : -1;
+    gs_copy(&G->saved, &G->stacks);
+    if (G->saved.overflow) return -1;
+    putf8 p0 = G->partial;
+    size_t len = G->vb_off[token + 1] - G->vb_off[token];
+    int32_t d = -1;
+    if (accept_impl(G, G->vbytes + G->vb_off[token], len, token)) {
+        uint32_t v = state_distance(G);
+        d = v >= DIST_INF ? INT32_MAX : (int32_t)v;
+        gs_swap(&G->stacks, &G->saved);
+        G->partial = p0;
+    }
+    return d;
+}
+
 /* ------------------------------------------------------------ public API */
 static void set_initial(cllm_grammar *G) {
     const cllm_gbnf *g = &G->g;
@@ -648,6 +744,7 @@ cllm_status cllm_grammar_init(const char *gbnf, const char *root, const cllm_voc
     if (!G) return cllm_set_last_error(CLLM_ERR_NOMEM, "grammar: out of memory");
     cllm_status st = cllm_gbnf_parse(gbnf, root, vocab, &G->g, NULL);
     if (st == CLLM_OK && vocab) st = cache_vocab(G, vocab);
+    if (st == CLLM_OK && !compute_rest(G)) st = cllm_set_last_error(CLLM_ERR_NOMEM, "grammar: out of memory");
     if (st == CLLM_OK) {
         set_initial(G);
         if (G->stacks.overflow)
@@ -668,6 +765,8 @@ void cllm_grammar_free(cllm_grammar *G) {
     gs_free(&G->a);
     gs_free(&G->b);
     gs_free(&G->r);
+    gs_free(&G->saved);
+    free(G->rest);
     free(G->vbytes);
     free(G->vb_off);
     free(G->vcps);

@@ -53,6 +53,7 @@ struct cllm_sampler {
     size_t buf_cap;
     cllm_cands cands;
     int32_t n_vocab;         /* of the current sample call */
+    bool closing;            /* see cllm_sampler_set_closing */
     cllm_err err;
 };
 
@@ -295,6 +296,24 @@ static long run_chain(cllm_sampler *s) {
     return cllm_samp_dist(c, &s->rng);
 }
 
+/* Closing mode: the most likely allowed token that shortens the distance
+ * to completion; EOG once complete. */
+static int32_t sample_closing(cllm_sampler *s) {
+    int32_t d0 = cllm_grammar_distance(s->grammar);
+    cllm_grammar_apply(s->grammar, &s->cands);
+    cllm_cands_sort(&s->cands);
+    for (size_t i = 0; i < s->cands.size && s->cands.data[i].logit != -INFINITY; i++) {
+        int32_t t = s->cands.data[i].id;
+        if (d0 == 0) {
+            if (cllm_grammar_token_is_eog(s->grammar, t)) return t;
+            continue;
+        }
+        int32_t d = cllm_grammar_distance_after(s->grammar, t);
+        if (d >= 0 && d < d0) return t;
+    }
+    return -1;
+}
+
 int32_t cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_vocab) {
     if (!s) return -1;
     if (!logits || n_vocab <= 0) {
@@ -306,6 +325,14 @@ int32_t cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_voca
         return -1;
     }
     s->n_vocab = n_vocab;
+    if (s->closing && s->grammar) {
+        cllm_samp_logit_bias(&s->cands, s->bias, s->n_bias);
+        int32_t t = sample_closing(s);
+        if (t < 0)
+            cllm_err_set(&s->err, CLLM_ERR_INVALID_ARG,
+                         "sampler: closing mode: no allowed token brings the grammar closer to completion");
+        return t;
+    }
     float mu0 = s->mu;
     long idx = run_chain(s);
     int32_t tok = idx >= 0 ? s->cands.data[idx].id : -1;
@@ -341,8 +368,17 @@ cllm_status cllm_sampler_accept_ex(cllm_sampler *s, int32_t token, bool use_gram
     return CLLM_OK;
 }
 
+int32_t cllm_sampler_grammar_distance(const cllm_sampler *s) {
+    return s && s->grammar ? cllm_grammar_distance(s->grammar) : -1;
+}
+
+void cllm_sampler_set_closing(cllm_sampler *s, bool on) {
+    if (s) s->closing = on;
+}
+
 void cllm_sampler_reset(cllm_sampler *s) {
     if (!s) return;
+    s->closing = false;
     s->hist_n = 0;
     reseed(s);
     if (s->grammar) cllm_grammar_reset(s->grammar);

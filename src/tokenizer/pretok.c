@@ -281,10 +281,12 @@ int64_t cllm_pretok_split(const cllm_pretok *p, const char *text, size_t len, si
     if (!span_push(&cur, 0, len)) return -1;
     pcre2_match_data *md = NULL;
     pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    /* A bigger JIT stack than the default 32 KiB for long runs; NULL where
+     * PCRE2 has no JIT (the interpreter needs none). */
     pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 4 * 1024 * 1024, NULL);
     int64_t result = -1;
-    if (!mc || !js) goto done;
-    pcre2_jit_stack_assign(mc, NULL, js);
+    if (!mc) goto done;
+    if (js) pcre2_jit_stack_assign(mc, NULL, js);
     for (int r = 0; r < p->n; r++) {
         if (!md) {
             md = pcre2_match_data_create(16, NULL);

@@ -69,15 +69,6 @@ bool cllm_strmap_insert(cllm_strmap *m, uint32_t i) {
     return true;
 }
 
-cllm_status cllm_strmap_build(cllm_strmap *m, const char *const *keys, const uint32_t *lens, uint32_t n) {
-    memset(m, 0, sizeof *m);
-    m->keys = keys;
-    m->lens = lens;
-    if (cllm_strmap_reserve(m, n) != CLLM_OK) return CLLM_ERR_NOMEM;
-    for (uint32_t i = 0; i < n; i++) cllm_strmap_insert(m, i);
-    return CLLM_OK;
-}
-
 int32_t cllm_strmap_find(const cllm_strmap *m, const char *s, size_t len) {
     if (!m->slots || len > UINT32_MAX) return -1;
     uint32_t j = (uint32_t)cllm_tok_hash(s, len) & (m->cap - 1);

@@ -29,11 +29,11 @@ typedef struct cllm_strmap {
 } cllm_strmap;
 
 uint64_t cllm_tok_hash(const void *p, size_t n);
-/* Build over keys[0..n): duplicates keep the first index. */
-cllm_status cllm_strmap_build(cllm_strmap *m, const char *const *keys, const uint32_t *lens, uint32_t n);
-/* Add key index i (keys/lens arrays must already hold it); false if present. */
+/* Add key index i (keys/lens arrays must already hold it); false if present
+ * (a duplicate keeps the first index). Call cllm_strmap_reserve first. */
 bool    cllm_strmap_insert(cllm_strmap *m, uint32_t i);
 int32_t cllm_strmap_find(const cllm_strmap *m, const char *s, size_t len); /* -1 */
+/* Make room for n_total keys (rehashes the ones present). */
 cllm_status cllm_strmap_reserve(cllm_strmap *m, uint32_t n_total);
 void    cllm_strmap_free(cllm_strmap *m);
 
@@ -155,8 +155,7 @@ typedef struct cllm_tokbuf {
     bool     oom;             /* an append failed; the result is incomplete */
 } cllm_tokbuf;
 
-static inline void cllm_tokbuf_push(cllm_tokbuf *b, int32_t id);
-void cllm_tokbuf_grow(cllm_tokbuf *b);
+void cllm_tokbuf_grow(cllm_tokbuf *b);   /* doubles; sets oom on failure */
 static inline void cllm_tokbuf_push(cllm_tokbuf *b, int32_t id) {
     if (b->n == b->cap) cllm_tokbuf_grow(b);
     if (b->n < b->cap) b->ids[b->n++] = id;
@@ -184,8 +183,10 @@ uint32_t cllm_gpt2_byte_to_cp(uint8_t b);
 int      cllm_gpt2_cp_to_byte(uint32_t cp);
 
 /* ----------------------------------------------------- pre-tokenizers */
-/* Look up a BPE pre-tokenizer by its tokenizer.ggml.pre name ("" = default).
- * Returns NULL when unknown. The flags it implies are written to v. */
+/* Compile the BPE pre-tokenizer named by tokenizer.ggml.pre ("" = default)
+ * into *out (caller frees with cllm_pretok_free); CLLM_ERR_UNSUPPORTED with a
+ * message naming it when unknown. The flags it implies (clean_spaces,
+ * ignore_merges, add_bos, add_sep) are written to v. */
 cllm_status cllm_pretok_create(const char *pre, cllm_vocab *v, cllm_pretok **out);
 void        cllm_pretok_free(cllm_pretok *p);
 /* Split text (valid UTF-8) into words: writes (start, length) byte pairs.
@@ -201,7 +202,9 @@ void cllm_spm_tokenize(const cllm_vocab *v, const char *text, size_t len, cllm_t
 void cllm_bpe_tokenize(const cllm_vocab *v, const char *text, size_t len, cllm_tokbuf *out);
 void cllm_wpm_tokenize(const cllm_vocab *v, const char *text, size_t len, cllm_tokbuf *out);
 
-/* Special-token partition: the text as a list of raw fragments and tokens. */
+/* Special-token partition (special.c): the text as a list of raw fragments
+ * and special tokens, in text order; free with cllm_fragments_free (also
+ * after a failure). */
 typedef struct cllm_fragment {
     int32_t token;            /* >= 0: a special token; -1: raw text */
     size_t  off, len;         /* raw text span (byte offsets into the input) */

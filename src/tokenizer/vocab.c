@@ -726,7 +726,7 @@ int32_t cllm_vocab_fim_pre(const cllm_vocab *v) { return v ? v->fim_pre : -1; }
 int32_t cllm_vocab_fim_suf(const cllm_vocab *v) { return v ? v->fim_suf : -1; }
 int32_t cllm_vocab_fim_mid(const cllm_vocab *v) { return v ? v->fim_mid : -1; }
 bool cllm_vocab_add_bos(const cllm_vocab *v) { return v && (v->type == CLLM_VOCAB_WPM || v->add_bos); }
-bool cllm_vocab_add_eos(const cllm_vocab *v) { return v && (v->type == CLLM_VOCAB_WPM || v->add_eos); }
+bool cllm_vocab_add_eos(const cllm_vocab *v) { return v && v->add_eos; }
 
 bool cllm_vocab_is_eog(const cllm_vocab *v, int32_t id) {
     return v && id >= 0 && id < v->n_tokens && v->eog[id];

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             cllm_chat_template_free(t);
         }
     }
-    for (int f = 0; f <= CLLM_CHAT_FORMAT_HARMONY; f++) {
+    for (int f = 0; f <= CLLM_CHAT_FORMAT_KIMI_K2; f++) {
         uint32_t flags = (uint32_t)(size % 8);
         char *whole = parse_message((cllm_chat_format)f, flags, buf, tlen, tlen);
         char *split = parse_message((cllm_chat_format)f, flags, buf, tlen, tlen / 2);

@@ -45,6 +45,53 @@ FLOAT_DOT(dot_f32_avx2, float, _mm256_loadu_ps, F32ID)
 FLOAT_DOT(dot_f16_avx2, cllm_fp16, load_f16, cllm_fp16_to_fp32)
 FLOAT_DOT(dot_bf16_avx2, cllm_bf16, load_bf16, cllm_bf16_to_fp32)
 
+/* Tiles: R weight rows x C activation rows, 8 elements per step; 4x2 keeps
+ * the 8 accumulators and the loaded vectors within the 16 ymm registers. */
+#define FLOAT_TILE(NAME, T, LOAD, TOF)                                                             \
+    static inline __attribute__((always_inline)) void NAME##_rc(const int R, const int C, int64_t n,  \
+                                                                const char *w, size_t ws,           \
+                                                                const char *a, size_t as, float *s, \
+                                                                int64_t lds) {                      \
+        __m256 acc[4][2];                                                                          \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                        \
+            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();   \
+        int64_t i = 0;                                                                             \
+        for (; i + 8 <= n; i += 8) {                                                               \
+            __m256 A[2];                                                                           \
+            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) A[c] = LOAD((const T *)(a + c * as) + i); \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                                  \
+                const __m256 W = LOAD((const T *)(w + r * ws) + i);                                 \
+                _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) acc[r][c] = _mm256_fmadd_ps(W, A[c], acc[r][c]); \
+            }                                                                                      \
+        }                                                                                          \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                        \
+            _Pragma("GCC unroll 2") for (int c = 0; c < C; c++) {                                  \
+                float t = hsum8(acc[r][c]);                                                        \
+                const T *wr = (const T *)(w + r * ws), *ar = (const T *)(a + c * as);              \
+                for (int64_t j = i; j < n; j++) t += TOF(wr[j]) * TOF(ar[j]);                      \
+                s[(int64_t)c * lds + r] = t;                                                       \
+            }                                                                                      \
+    }                                                                                              \
+    static void NAME(int64_t n, int nr, int nc, float *s, int64_t lds, const void *w, size_t ws,   \
+                     const void *a, size_t as) {                                                   \
+        const char *w8 = w, *a8 = a;                                                               \
+        int i = 0;                                                                                 \
+        for (; i + 4 <= nr; i += 4) {                                                              \
+            int j = 0;                                                                             \
+            for (; j + 2 <= nc; j += 2) NAME##_rc(4, 2, n, w8 + i * ws, ws, a8 + j * as, as, s + (int64_t)j * lds + i, lds); \
+            for (; j < nc; j++) NAME##_rc(4, 1, n, w8 + i * ws, ws, a8 + j * as, as, s + (int64_t)j * lds + i, lds); \
+        }                                                                                          \
+        for (; i < nr; i++) {                                                                      \
+            int j = 0;                                                                             \
+            for (; j + 2 <= nc; j += 2) NAME##_rc(1, 2, n, w8 + i * ws, ws, a8 + j * as, as, s + (int64_t)j * lds + i, lds); \
+            for (; j < nc; j++) NAME##_rc(1, 1, n, w8 + i * ws, ws, a8 + j * as, as, s + (int64_t)j * lds + i, lds); \
+        }                                                                                          \
+    }
+
+FLOAT_TILE(tile_f32_avx2, float, _mm256_loadu_ps, F32ID)
+FLOAT_TILE(tile_f16_avx2, cllm_fp16, load_f16, cllm_fp16_to_fp32)
+FLOAT_TILE(tile_bf16_avx2, cllm_bf16, load_bf16, cllm_bf16_to_fp32)
+
 static void from_f16_avx2(const float *x, void *vy, int64_t n) {
     cllm_fp16 *y = vy;
     int64_t i = 0;
@@ -200,6 +247,9 @@ void cllm_cpu_avx2_fill_float(cllm_kernels *k) {
     k->type[CLLM_TYPE_F32].vec_dot = dot_f32_avx2;
     k->type[CLLM_TYPE_F16].vec_dot = dot_f16_avx2;
     k->type[CLLM_TYPE_BF16].vec_dot = dot_bf16_avx2;
+    k->type[CLLM_TYPE_F32].vec_dot_tile = tile_f32_avx2;
+    k->type[CLLM_TYPE_F16].vec_dot_tile = tile_f16_avx2;
+    k->type[CLLM_TYPE_BF16].vec_dot_tile = tile_bf16_avx2;
     k->from_float[CLLM_TYPE_F16] = from_f16_avx2;
     k->from_float[CLLM_TYPE_BF16] = from_bf16_avx2;
     k->from_float[CLLM_TYPE_Q8_0] = from_q8_0_avx2;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 
-#define SLOT(w, act, fn) [CLLM_TYPE_##w] = {CLLM_TYPE_##act, fn}
+#define SLOT(w, act, fn) [CLLM_TYPE_##w] = {.act_type = CLLM_TYPE_##act, .vec_dot = fn, .vec_dot_tile = NULL}
 
 static const cllm_kernels g_scalar = {
     .name = "scalar",
