@@ -403,7 +403,9 @@ static void dispatch(srv_req *r) {
             return;
         }
     }
+    r->json = body;
     rt->fn(r, body);
+    r->json = NULL;
     json_decref(body);
     if (!r->handled) srv_reply_error(r, 500, NULL, NULL, "route produced no response");
 }

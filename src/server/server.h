@@ -233,6 +233,7 @@ struct srv_req {
     char *url;                 /* owned copy (path only) */
     srv_shape shape;
     char *body;                /* request body, NUL-terminated */
+    json_t *json;              /* parsed body, borrowed during the route call */
     size_t body_len, body_cap;
     bool too_large, handled, sent;
     /* async part, under mu */
