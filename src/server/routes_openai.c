@@ -231,6 +231,14 @@ void srv_route_completions(srv_req *r, json_t *body) {
     if (echo) {
         if (prompt_text) {
             st->echo_text = strdup(prompt_text);
+        } else if (e->detokenize) {
+            size_t tl = 0;
+            char *raw = e->detokenize(e, toks, n_toks, &tl);
+            char *b = NULL;
+            size_t bl = 0, bc = 0;
+            srv_buf_append(&b, &bl, &bc, raw ? raw : "", raw ? tl : 0);
+            free(raw);
+            st->echo_text = b ? b : strdup("");
         } else {
             char *b = NULL;
             size_t bl = 0, bc = 0;
