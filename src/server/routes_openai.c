@@ -169,6 +169,12 @@ void srv_route_completions(srv_req *r, json_t *body) {
     if (json_is_array(prompt) && json_array_size(prompt) == 1 &&
         json_is_string(json_array_get(prompt, 0)))
         prompt = json_array_get(prompt, 0);
+    if (json_is_array(prompt) && json_array_size(prompt) > 1 && !json_is_integer(json_array_get(prompt, 0))) {
+        srv_reply_error(r, 400, NULL, "prompt",
+                        "'prompt' holds %zu prompts; this server takes one per request (send one request each)",
+                        json_array_size(prompt));
+        return;
+    }
     if (json_is_string(prompt)) {
         prompt_text = json_string_value(prompt);
         if (!srv_tokenize(r, prompt_text, json_string_length(prompt), e->add_bos, true, &toks, &n_toks))
