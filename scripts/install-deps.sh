@@ -6,7 +6,11 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libpcre2-dev libutf8proc-dev
       python3 python3-numpy curl)
 # server tests: the openai/@anthropic-ai/sdk npm clients and the web page in Chromium
-pkgs+=(nodejs npm chromium)
+# (node and npm may come from a nodesource build whose nodejs bundles npm and
+# conflicts with Debian's npm package: install them only when the commands are missing)
+pkgs+=(chromium)
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

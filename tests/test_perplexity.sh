@@ -4,7 +4,8 @@
 # estimate against per_chunk_f32kv (|dPPL|/PPL <= 1e-3 for the F32 model,
 # 1e-2 for the quantized one, as golden/README.md says; the final stderr
 # within 1%), plus 20 chunks of stories260K with the default F16 cache
-# against the reference's default run (within 1%). Also usage errors.
+# against the reference's default run (within 1%); -b 48 equals -b 128.
+# Also usage errors.
 # Usage: test_perplexity.sh CLLM_BINARY SHARED_DIR
 BIN=$1
 SHARED=$2
@@ -65,5 +66,11 @@ PY
 check models/real/stories260K.gguf 1e-3 --kv-type f32
 check models/real/tinyllama-v0-q4_0.gguf 1e-2 --kv-type f32
 check models/real/stories260K.gguf 1e-2 --chunks 20
+# decoding a chunk in several batches (-b < -c) gives the same numbers
+a=$("$BIN" perplexity -m "$SHARED/models/real/stories260K.gguf" -f "$SHARED/golden/perplexity/stories.txt" -c 128 -b 128 \
+    -t 1 --kv-type f32 --chunks 5 2>/dev/null | tail -n 1)
+b=$("$BIN" perplexity -m "$SHARED/models/real/stories260K.gguf" -f "$SHARED/golden/perplexity/stories.txt" -c 128 -b 48 \
+    -t 1 --kv-type f32 --chunks 5 2>/dev/null | tail -n 1)
+[ -n "$a" ] && [ "$a" = "$b" ] || bad "-b 48 gives '$b', -b 128 '$a'"
 [ "$fail" -eq 0 ] && echo "all perplexity checks passed"
 [ "$fail" -eq 0 ]

@@ -12,6 +12,9 @@ void cllm_cpu_avx512_fill(cllm_kernels *k, const cllm_cpu_features *f);
 void cllm_cpu_vnni256_fill_quant(cllm_kernels *k);  /* dot_vnni256.c */
 void cllm_cpu_avx512_fill_q32(cllm_kernels *k);     /* dot512_q32.c */
 void cllm_cpu_avx512_fill_q32_zmm_alt(cllm_kernels *k); /* zmm Q4_0/Q5_0/Q8_0 (avx512z) */
+/* tile512_q32.c: zmm Q4_0/Q8_0 tiles for 4+ activation rows; the table's
+ * current tiles (VNNI-256) stay in use for fewer. */
+void cllm_cpu_avx512_fill_tiles_zmm(cllm_kernels *k);
 void cllm_cpu_avx512_fill_k_zmm_alt(cllm_kernels *k); /* dot512_k.c: zmm Q4_K/Q6_K (avx512z) */
 void cllm_cpu_avx512_fill_float(cllm_kernels *k, const cllm_cpu_features *f); /* float_avx512.c */
 
