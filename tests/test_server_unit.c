@@ -442,6 +442,46 @@ int main(int argc, char **argv) {
         CHECK(all_slots_idle(100), "slots idle after concurrent run");
     }
 
+    /* no max_tokens: generate until the slot's context (2048 / 4) is full */
+    r = http("POST", "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"long\"}]}", NULL, 0);
+    j = jparse(&r);
+    json_int_t np = json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens"));
+    json_int_t nc = json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens"));
+    CHECK(r.status == 200 && np + nc == 512 &&
+              !strcmp(json_string_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "finish_reason")),
+                      "length"),
+          "context-full stop: %lld + %lld", (long long)np, (long long)nc);
+    json_decref(j);
+    free(r.body);
+
+    /* prefix reuse across slots: C copies the prefix held by busy slot B */
+    {
+        r = http("POST", "/v1/completions", "{\"prompt\":\"cross-slot prefix text\",\"max_tokens\":1}", NULL, 0);
+        free(r.body);
+        job jb;
+        memset(&jb, 0, sizeof jb);
+        snprintf(jb.prompt, sizeof jb.prompt, "cross-slot prefix text, B");
+        jb.n = 300;
+        jb.stream = true;
+        pthread_t tb;
+        pthread_create(&tb, NULL, run_job, &jb);
+        usleep(30000);
+        r = http("POST", "/v1/completions", "{\"prompt\":\"cross-slot prefix text, C\",\"max_tokens\":6}", NULL, 0);
+        j = jparse(&r);
+        expected("cross-slot prefix text, C", 6, want);
+        json_int_t cached = json_integer_value(
+            json_object_get(json_object_get(json_object_get(j, "usage"), "prompt_tokens_details"), "cached_tokens"));
+        CHECK(choice_text(j) && !strcmp(choice_text(j), want), "cross-slot text '%s' want '%s'", choice_text(j), want);
+        CHECK(cached == (json_int_t)strlen("cross-slot prefix text, "), "cross-slot cached %lld", (long long)cached);
+        json_decref(j);
+        free(r.body);
+        pthread_join(tb, NULL);
+        expected("cross-slot prefix text, B", 300, want);
+        sse_text(jb.r.body, got, sizeof got, &done, NULL);
+        CHECK(!strcmp(got, want), "slot B undisturbed by the copy");
+        free(jb.r.body);
+    }
+
     /* disconnect mid-stream frees the slot */
     {
         job jb;

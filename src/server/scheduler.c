@@ -254,7 +254,14 @@ static void slot_start(srv_sched *s, slot *sl, srv_task *t) {
         if (keep < 0) keep = 0;
     }
     e->kv_rm(e, sl->id, keep, -1);
-    if (!cache_reserve(sl, t->n_prompt + 1)) keep = 0;
+    /* Room for everything the slot can hold: prompt and generated tokens. */
+    int32_t room = s->n_ctx_slot > t->n_prompt ? s->n_ctx_slot : t->n_prompt;
+    if (!cache_reserve(sl, room + 1)) {
+        e->kv_rm(e, sl->id, 0, -1);
+        sl->n_cache = 0;
+        slot_error(s, sl, 500, "out of memory");
+        return;
+    }
     memcpy(sl->cache, t->prompt, sizeof(int32_t) * (size_t)keep);
     sl->n_cache = keep;
     sl->i_prompt = keep;

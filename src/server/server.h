@@ -80,6 +80,9 @@ struct srv_engine {
     /* Bytes of one token into buf; returns length, or -needed when too small. */
     int32_t (*piece)(srv_engine *e, int32_t tok, char *buf, int32_t len, bool special);
     bool (*is_eog)(srv_engine *e, int32_t tok);
+    /* Text of a whole sequence (tokenizer rules: SPM's leading space, ...);
+     * malloc'd, *len set; NULL on failure. Optional (NULL: pieces joined). */
+    char *(*detokenize)(srv_engine *e, const int32_t *toks, int32_t n, size_t *len);
 
     /* Scheduler thread only. */
     cllm_status (*decode)(srv_engine *e, const cllm_batch *b, char *err, size_t errlen);
@@ -233,6 +236,7 @@ struct srv_req {
     char *url;                 /* owned copy (path only) */
     srv_shape shape;
     char *body;                /* request body, NUL-terminated */
+    json_t *json;              /* parsed body, borrowed during the route call */
     size_t body_len, body_cap;
     bool too_large, handled, sent;
     /* async part, under mu */
