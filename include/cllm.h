@@ -361,6 +361,7 @@ typedef struct cllm_chat_template cllm_chat_template;
 #define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
 #define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* strftime_now() sees 2026-07-26 10:00:00 (reproducible
                                                   renders, as the golden files); default: local time */
+#define CLLM_CHAT_TEMPLATE_NO_TOOL_EMULATION 4u /* cllm_chat: pass tools to templates that ignore them, as is */
 
 /* Parse a template. On a syntax error *out is NULL, the status is
  * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
@@ -459,7 +460,12 @@ typedef struct cllm_chat_result {
     const char *template_name;  /* variant used (borrowed from the cllm_chat) */
 } cllm_chat_result;
 
-/* request_json: {"messages": [...], "tools": [...] (OpenAI shape, optional),
+/* Templates that never mention tools get them emulated (unless
+ * CLLM_CHAT_TEMPLATE_NO_TOOL_EMULATION): the tool list and a JSON reply
+ * convention go into the first system (else first) turn, earlier calls
+ * become that JSON in the assistant text, tool results become user turns,
+ * and the reply is parsed with CLLM_CHAT_FORMAT_GENERIC.
+ * request_json: {"messages": [...], "tools": [...] (OpenAI shape, optional),
  * "add_generation_prompt": bool (default true), "template": "tool_use"
  * (optional variant name), and any other template variables
  * (enable_thinking, reasoning_effort, ...)}. Messages: content may be a
