@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ChatML with Hermes-style tools, for models that ship no template. */
 static const char CHATML_TEMPLATE[] =
@@ -49,6 +50,8 @@ typedef struct chat_tmpl {
     cllm_chat_template *t;
     cllm_chat_format format;
     bool knows_tools;           /* the source mentions tools / tool calls (or emulation is off) */
+    bool wants_functions;       /* firefunction-style: reads `functions` (tools as JSON) and `datetime` */
+    bool fixed_clock;
 } chat_tmpl;
 
 struct cllm_chat {
@@ -100,6 +103,8 @@ static cllm_status add_tmpl(cllm_chat *c, const char *name, const char *src, uin
     cllm_chat_template_use_real_clock(t->t, !(flags & CLLM_CHAT_TEMPLATE_FIXED_CLOCK));
     t->format = is_fallback ? cllm_chat_detect_format(NULL) : cllm_chat_detect_format(src);
     t->knows_tools = strstr(src, "tool") != NULL || (flags & CLLM_CHAT_TEMPLATE_NO_TOOL_EMULATION);
+    t->wants_functions = strstr(src, "functions") && strstr(src, "datetime");
+    t->fixed_clock = (flags & CLLM_CHAT_TEMPLATE_FIXED_CLOCK) != 0;
     c->n++;
     return CLLM_OK;
 }
@@ -372,6 +377,33 @@ static cllm_status apply_locked(cllm_chat *c, const json_t *rq, cllm_chat_result
     }
     json_object_set_new(ctx, "messages", msgs);
     if (has_tools && !emulated) json_object_set(ctx, "tools", tools);
+    if (t->wants_functions && !json_object_get(ctx, "functions") && !json_object_get(ctx, "datetime")) {
+        /* as llama.cpp supplies them: the tools as indented JSON ("" when
+         * none) and the UTC time as "Jul 26 2026 10:00:00 GMT" */
+        char *fj = NULL;
+        if (has_tools) {
+            cllm_chat_template *jt = NULL;
+            json_t *jc = json_pack("{s:O}", "tools", tools);
+            if (cllm_chat_template_init("{{ tools | tojson(indent=2) }}", &jt) != CLLM_OK ||
+                cllm_chat_template_render_json(jt, jc, &fj) != CLLM_OK)
+                fj = NULL;
+            json_decref(jc);
+            cllm_chat_template_free(jt);
+        }
+        json_object_set_new(ctx, "functions", json_string(fj ? fj : ""));
+        free(fj);
+        char dt[64];
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        if (t->fixed_clock) {
+            tm.tm_year = 2026 - 1900; tm.tm_mon = 6; tm.tm_mday = 26; tm.tm_hour = 10; tm.tm_wday = 0; tm.tm_yday = 206;
+        } else {
+            time_t now = time(NULL);
+            gmtime_r(&now, &tm);
+        }
+        strftime(dt, sizeof dt, "%b %d %Y %H:%M:%S GMT", &tm);
+        json_object_set_new(ctx, "datetime", json_string(dt));
+    }
     if (!json_object_get(ctx, "add_generation_prompt")) json_object_set_new(ctx, "add_generation_prompt", json_true());
     if (!json_object_get(ctx, "bos_token")) json_object_set_new(ctx, "bos_token", json_string(c->bos));
     if (!json_object_get(ctx, "eos_token")) json_object_set_new(ctx, "eos_token", json_string(c->eos));
