@@ -374,7 +374,8 @@ void        cllm_chat_template_free(cllm_chat_template *t);
  * *out is malloc'd (caller frees). Errors: CLLM_ERR_INVALID_ARG when the
  * template called raise_exception (the message is exactly the template's) or
  * the context is not a JSON object; CLLM_ERR_FORMAT for other render errors
- * (undefined access, type errors, sandbox violations). */
+ * (undefined access, type errors, sandbox violations). One render at a
+ * time per handle (the error slot is shared); cllm_chat serializes its own. */
 cllm_status cllm_chat_template_render(cllm_chat_template *t, const char *context_json, char **out);
 /* Message of the last failed render ("" if none; borrowed). */
 const char *cllm_chat_template_last_error(const cllm_chat_template *t);
@@ -415,7 +416,8 @@ typedef struct cllm_chat_parser cllm_chat_parser;
 #define CLLM_CHAT_PARSE_THINKING_OPEN 2u  /* the prompt ended inside a <think> block */
 #define CLLM_CHAT_PARSE_NO_REASONING  4u  /* keep <think> blocks in the content */
 
-/* id_seed (may be NULL) makes the generated call ids unique per request. */
+/* One parser per generated reply. id_seed (may be NULL) makes the
+ * generated call ids unique per request. */
 cllm_status cllm_chat_parser_init(cllm_chat_format fmt, uint32_t flags, const char *id_seed, cllm_chat_parser **out);
 void        cllm_chat_parser_free(cllm_chat_parser *p);
 cllm_status cllm_chat_parser_feed(cllm_chat_parser *p, const char *text, size_t n, char **delta_json);
