@@ -155,6 +155,20 @@ int main(void) {
         CHECK(!o, "huge range refused");
         o = render("{{ 'x' * 1000000000 }}", "{}", &st, err, sizeof err);
         CHECK(!o, "huge repetition refused");
+        o = render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "{}", &st, err, sizeof err);
+        CHECK(!o && (strstr(err, "steps") || strstr(err, "memory")), "nested loops stop: %s", err);
+        o = render("{% set s = 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' * 1000000 %}{% for i in range(100000) %}{{ s }}{% endfor %}",
+                   "{}", &st, err, sizeof err);
+        CHECK(!o && strstr(err, "memory"), "output size bounded: %s", err);
+        /* a long loop does not grow memory per iteration */
+        o = render("{% set ns = namespace(n=0) %}{% for i in range(100000) %}{% for m in messages %}{% set ns.n = ns.n + loop.index %}"
+                   "{% endfor %}{% endfor %}{{ ns.n }}",
+                   "{\"messages\": [1, 2, 3]}", &st, err, sizeof err);
+        CHECK(o && strcmp(o, "600000") == 0, "long loop: %s", o ? o : err);
+        free(o);
+        o = render("{% for x in 'abc' %}{{ loop.cycle('o', 'e') }}{% endfor %}", "{}", &st, err, sizeof err);
+        CHECK(o && strcmp(o, "oeo") == 0, "cycle: %s", o ? o : err);
+        free(o);
         for (int i = 0; i < 10; i++) {   /* truncated templates never crash */
             const char *src = "{% for m in messages %}{{ m['role'] | upper }}{% if loop.last %}!{% endif %}{% endfor %}";
             char buf[128];

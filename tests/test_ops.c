@@ -1,5 +1,5 @@
 /* test_ops.c: the CPU ops against naive double-precision references:
- * thread pool (runs, barriers, partial runs), matmul for every weight type
+ * thread pool (every item exactly once, any grain), matmul for every weight type
  * with a kernel (reference: dequantized weights x dequantized activations
  * of the kernel's act type), RMSNorm, RoPE (normal, NEOX, linear scaling,
  * freq factors), multi-sequence causal attention with GQA for F32/F16/Q8_0
@@ -30,24 +30,15 @@ static float frand(void) {   /* uniform in [-1, 1) */
 /* ------------------------------------------------------------ thread pool */
 typedef struct pool_task {
     int64_t n;
-    int64_t *data;
-    atomic_llong sum;
-    cllm_threadpool *tp;
-    atomic_int calls;
+    atomic_int *hits;     /* [n]: each item must be processed exactly once */
+    atomic_int bad_ith;
+    int n_threads;
 } pool_task;
 
-static void pool_fn(void *arg, int ith, int nth) {
+static void pool_fn(void *arg, int64_t i0, int64_t i1, int ith) {
     pool_task *t = arg;
-    atomic_fetch_add(&t->calls, 1);
-    int64_t a, b;
-    cllm_split_range(t->n, ith, nth, &a, &b);
-    for (int64_t i = a; i < b; i++) t->data[i] = i;
-    cllm_threadpool_barrier(t->tp);
-    /* phase 2 reads what other threads wrote in phase 1 */
-    long long s = 0;
-    for (int64_t i = a; i < b; i++) s += t->data[t->n - 1 - i];
-    atomic_fetch_add(&t->sum, s);
-    cllm_threadpool_barrier(t->tp);
+    if (ith < 0 || ith >= t->n_threads) atomic_fetch_add(&t->bad_ith, 1);
+    for (int64_t i = i0; i < i1; i++) atomic_fetch_add(&t->hits[i], 1);
 }
 
 static void test_pool(void) {
@@ -56,17 +47,18 @@ static void test_pool(void) {
         CHECK(cllm_threadpool_init(nt, &tp) == CLLM_OK, "pool init %d", nt);
         if (!tp) continue;
         int bad = 0;
-        for (int rep = 0; rep < 300; rep++) {
-            pool_task t = {.n = 1000 + rep, .tp = tp};
-            t.data = calloc((size_t)t.n, sizeof(int64_t));
-            atomic_init(&t.sum, 0);
-            atomic_init(&t.calls, 0);
-            const int use = 1 + rep % nt;
-            cllm_threadpool_run_n(tp, use, pool_fn, &t);
-            if (atomic_load(&t.sum) != (long long)t.n * (t.n - 1) / 2 || atomic_load(&t.calls) != use) bad++;
-            free(t.data);
+        for (int rep = 0; rep < 400; rep++) {
+            pool_task t = {.n = 1 + rep * 7 % 997, .n_threads = nt};
+            t.hits = calloc((size_t)t.n, sizeof(atomic_int));
+            atomic_init(&t.bad_ith, 0);
+            const int64_t grain = 1 + rep % 13;
+            cllm_threadpool_for(tp, t.n, grain, pool_fn, &t);
+            for (int64_t i = 0; i < t.n; i++) bad += atomic_load(&t.hits[i]) != 1;
+            bad += atomic_load(&t.bad_ith);
+            free(t.hits);
         }
-        CHECK(bad == 0, "%d threads: %d bad runs", nt, bad);
+        CHECK(bad == 0, "%d threads: %d items not processed exactly once", nt, bad);
+        CHECK(cllm_threadpool_grain(tp, 100, 2) == (100 + 2 * nt - 1) / (2 * nt), "grain");
         cllm_threadpool_free(tp);
     }
     cllm_threadpool *tp = NULL;

@@ -52,7 +52,7 @@ typedef struct jv {
 
 /* gen: the result of map/select/... which jinja2 returns as a generator:
  * iterable, always true, but without len() and not JSON serializable. */
-struct jlist { jv *v; size_t n, cap; bool tuple, gen; };
+struct jlist { jv *v; size_t n, cap; bool tuple, gen, consumed; };
 struct jdict { jv *k, *v; size_t n, cap; };
 
 typedef struct jctx jctx;
@@ -173,7 +173,7 @@ typedef struct jtoken {
 /* Error kinds, named after the Python exception the same failure raises. */
 typedef enum jerr_kind {
     JE_NONE = 0, JE_SYNTAX, JE_TEMPLATE, JE_UNDEFINED, JE_TYPE, JE_SECURITY,
-    JE_RECURSION, JE_RUNTIME, JE_VALUE, JE_NOMEM
+    JE_RECURSION, JE_RUNTIME, JE_VALUE, JE_ZERODIV, JE_INDEX, JE_NOMEM
 } jerr_kind;
 
 typedef struct jparse_state {
@@ -211,7 +211,8 @@ struct jctx {
     int     loopctl;     /* 0, 1 = break, 2 = continue */
     jbuf    out;         /* the render's output */
     size_t  max_bytes;
-    bool    real_clock;  /* strftime_now: local time instead of the fixed reference date */
+    bool    real_clock;
+    long    steps;       /* statements executed, against a hang guard */  /* strftime_now: local time instead of the fixed reference date */
 };
 
 void jinja_raise(jctx *c, jerr_kind k, const char *fmt, ...)

@@ -108,7 +108,7 @@ static bool t_even(jctx *c, jv v, jargs *a) {
 static bool t_divisibleby(jctx *c, jv v, jargs *a) {
     jv d = need1(c, a, "divisibleby");
     if (v.t != JV_INT || d.t != JV_INT) jinja_raise(c, JE_TYPE, "divisibleby needs integers");
-    if (d.u.i == 0) jinja_raise(c, JE_RUNTIME, "integer division or modulo by zero");
+    if (d.u.i == 0) jinja_raise(c, JE_ZERODIV, "integer division or modulo by zero");
     return v.u.i % d.u.i == 0;
 }
 static bool t_lower(jctx *c, jv v, jargs *a) {
@@ -526,7 +526,7 @@ static jv m_format(jctx *c, jv s, jargs *a) {
             for (int k = 0; k < a->nkw; k++)
                 if (strlen(a->kwn[k]) == fl && memcmp(a->kwn[k], f, fl) == 0) v = &a->kwv[k];
         }
-        if (!v) jinja_raise(c, JE_RUNTIME, "Replacement index out of range for format()");
+        if (!v) jinja_raise(c, JE_INDEX, "Replacement index out of range for format()");
         jv_write_str(c, &b, *v);
         i = e;
     }

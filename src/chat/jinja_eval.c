@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define MAX_DEPTH 300
+#define JINJA_MAX_STEPS 10000000   /* statements per render: bounds nested range() loops */
 
 void jinja_raise(jctx *c, jerr_kind k, const char *fmt, ...) {
     char msg[900];
@@ -169,6 +170,7 @@ static jv do_slice(jctx *c, jv obj, jv *a, jv *b, jv *s) {
             jinja_raise(c, JE_TYPE, "slice indices must be integers or None");
     }
     int64_t start, step;
+    if (obj.t == JV_LIST && obj.u.l->gen) jinja_raise(c, JE_TYPE, "'generator' object is not subscriptable");
     if (obj.t == JV_LIST) {
         int64_t cnt = slice_indices((int64_t)obj.u.l->n, a, b, s, &start, &step);
         if (cnt < 0) jinja_raise(c, JE_VALUE, "slice step cannot be zero");
@@ -214,7 +216,12 @@ static jv do_slice(jctx *c, jv obj, jv *a, jv *b, jv *s) {
 jlist *jinja_iter(jctx *c, jv v) {
     switch (v.t) {
     case JV_UNDEF: return jv_list(c, 0).u.l;
-    case JV_LIST: return v.u.l;
+    case JV_LIST:
+        if (v.u.l->gen) {   /* a generator iterates once */
+            if (v.u.l->consumed) return jv_list(c, 0).u.l;
+            v.u.l->consumed = true;
+        }
+        return v.u.l;
     case JV_DICT: {
         jv l = jv_list(c, v.u.d->n);
         for (size_t i = 0; i < v.u.d->n; i++) jl_push(c, l.u.l, v.u.d->k[i]);
@@ -258,10 +265,12 @@ static bool contains(jctx *c, jv container, jv item) {
         for (size_t i = 0; i + item.u.s.n <= container.u.s.n; i++)
             if (memcmp(container.u.s.p + i, item.u.s.p, item.u.s.n) == 0) return true;
         return false;
-    case JV_LIST:
-        for (size_t i = 0; i < container.u.l->n; i++)
-            if (jv_eq(container.u.l->v[i], item)) return true;
+    case JV_LIST: {
+        jlist *l = container.u.l->gen ? jinja_iter(c, container) : container.u.l;
+        for (size_t i = 0; i < l->n; i++)
+            if (jv_eq(l->v[i], item)) return true;
         return false;
+    }
     case JV_DICT: case JV_NS: return jd_getv(c, container.u.d, item) != NULL;
     default: jinja_raise(c, JE_TYPE, "argument of type '%s' is not iterable", jv_type_name(container));
     }
@@ -319,6 +328,9 @@ static jv binop(jctx *c, int op, jv a, jv b) {
     }
     if (a.t == JV_UNDEF) raise_undef(c, a);
     if (b.t == JV_UNDEF) raise_undef(c, b);
+    if ((a.t == JV_LIST && a.u.l->gen) || (b.t == JV_LIST && b.u.l->gen))
+        jinja_raise(c, JE_TYPE, "unsupported operand type(s) for %s: '%s' and '%s'", op_sym(op), jv_type_name(a),
+                    jv_type_name(b));
     if (numeric(a) && numeric(b)) {
         bool fl = a.t == JV_FLOAT || b.t == JV_FLOAT;
         if (!fl) {
@@ -328,10 +340,10 @@ static jv binop(jctx *c, int op, jv a, jv b) {
             case OP_SUB: if (!__builtin_sub_overflow(x, y, &r)) return jv_int(r); break;
             case OP_MUL: if (!__builtin_mul_overflow(x, y, &r)) return jv_int(r); break;
             case OP_DIV:
-                if (y == 0) jinja_raise(c, JE_RUNTIME, "division by zero");
+                if (y == 0) jinja_raise(c, JE_ZERODIV, "division by zero");
                 return jv_float((double)x / (double)y);
             case OP_FLOORDIV: case OP_MOD: {
-                if (y == 0) jinja_raise(c, JE_RUNTIME, "integer division or modulo by zero");
+                if (y == 0) jinja_raise(c, JE_ZERODIV, "integer division or modulo by zero");
                 if (x == INT64_MIN && y == -1) break;
                 int64_t q = x / y, m = x % y;
                 if (m != 0 && ((m < 0) != (y < 0))) { q--; m += y; }
@@ -353,13 +365,13 @@ static jv binop(jctx *c, int op, jv a, jv b) {
         case OP_SUB: return jv_float(x - y);
         case OP_MUL: return jv_float(x * y);
         case OP_DIV:
-            if (y == 0) jinja_raise(c, JE_RUNTIME, "float division by zero");
+            if (y == 0) jinja_raise(c, JE_ZERODIV, "float division by zero");
             return jv_float(x / y);
         case OP_FLOORDIV:
-            if (y == 0) jinja_raise(c, JE_RUNTIME, "float floor division by zero");
+            if (y == 0) jinja_raise(c, JE_ZERODIV, "float floor division by zero");
             return jv_float(floor(x / y));
         case OP_MOD: {
-            if (y == 0) jinja_raise(c, JE_RUNTIME, "float modulo");
+            if (y == 0) jinja_raise(c, JE_ZERODIV, "float modulo");
             double m = fmod(x, y);
             if (m != 0 && ((m < 0) != (y < 0))) m += y;
             return jv_float(m);
@@ -405,7 +417,7 @@ static jv binop(jctx *c, int op, jv a, jv b) {
 static jv py_format(jctx *c, jv fmt, jv args) {
     jlist *al = NULL;
     jv single[1];
-    jlist tmp = {single, 1, 1, true, false};
+    jlist tmp = {single, 1, 1, true, false, false};
     if (args.t == JV_LIST && args.u.l->tuple) al = args.u.l;
     else { single[0] = args; al = &tmp; }
     size_t ai = 0;
@@ -455,8 +467,26 @@ static jv py_format(jctx *c, jv fmt, jv args) {
 /* ----------------------------------------------------------------- calls */
 static void exec_body(jctx *c, jnode *n, jframe *f, jbuf *out);
 
+/* Whether a macro body mentions a name (varargs / kwargs / caller):
+ * jinja2 only accepts extra arguments when the body uses them. */
+static bool mentions(const jnode *n, const char *name) {
+    if (!n) return false;
+    if (n->kind == N_NAME && strcmp(n->s, name) == 0) return true;
+    if (mentions(n->a, name) || mentions(n->b, name) || mentions(n->c, name) || mentions(n->d, name) ||
+        mentions(n->e, name))
+        return true;
+    for (int i = 0; i < n->n; i++)
+        if (mentions(n->items[i], name)) return true;
+    return false;
+}
+
 static jv call_macro(jctx *c, jfunc *fn, jargs *a) {
     jnode *m = fn->macro;
+    if (!(m->op & 1)) {   /* cache in the node: bit 1 computed, 2 varargs used, 4 kwargs used */
+        m->op = (uint8_t)(1 | (mentions(m->b, "varargs") ? 2 : 0) | (mentions(m->b, "kwargs") ? 4 : 0));
+    }
+    if (a->npos > m->n && !(m->op & 2))
+        jinja_raise(c, JE_TYPE, "macro '%s' takes not more than %d argument(s)", fn->name, m->n);
     if (++c->depth > MAX_DEPTH) jinja_raise(c, JE_RECURSION, "maximum recursion depth exceeded");
     jframe *f = new_frame(c, fn->closure);
     int np = m->n;
@@ -495,8 +525,11 @@ static jv call_macro(jctx *c, jfunc *fn, jargs *a) {
     varargs.u.l->tuple = true;
     for (int i = np; i < a->npos; i++) jl_push(c, varargs.u.l, a->pos[i]);
     jv kwargs = jv_dict(c, 0);
-    for (int k = 0; k < a->nkw; k++)
-        if (!used[k]) jd_set(c, kwargs.u.d, jv_cstr(c, a->kwn[k]), a->kwv[k]);
+    for (int k = 0; k < a->nkw; k++) {
+        if (used[k]) continue;
+        if (!(m->op & 4)) jinja_raise(c, JE_TYPE, "macro '%s' takes no keyword argument '%s'", fn->name, a->kwn[k]);
+        jd_set(c, kwargs.u.d, jv_cstr(c, a->kwn[k]), a->kwv[k]);
+    }
     set_var(c, f, "varargs", 7, varargs);
     set_var(c, f, "kwargs", 6, kwargs);
     if (fn->caller) {
@@ -658,7 +691,7 @@ static void assign(jctx *c, jnode *target, jv v, jframe *f) {
         if (obj.t != JV_NS) jinja_raise(c, JE_RUNTIME, "cannot assign attribute on non-namespace object");
         jd_set(c, obj.u.d, jv_str_ref(target->s, target->sn), v);
     } else if (target->kind == N_TUPLELIT) {
-        if (v.t == JV_STR || v.t == JV_DICT) v.u.l = jinja_iter(c, v), v.t = JV_LIST;
+        if (v.t == JV_STR || v.t == JV_DICT || (v.t == JV_LIST && v.u.l->gen)) v.u.l = jinja_iter(c, v), v.t = JV_LIST;
         if (v.t != JV_LIST) jinja_raise(c, JE_TYPE, "cannot unpack non-iterable %s object", jv_type_name(v));
         if ((int)v.u.l->n != target->n)
             jinja_raise(c, JE_VALUE, "%s values to unpack (expected %d, got %zu)",
@@ -669,7 +702,8 @@ static void assign(jctx *c, jnode *target, jv v, jframe *f) {
 
 static jv loop_cycle(jctx *c, jv self, jargs *a) {
     if (a->npos == 0) jinja_raise(c, JE_TYPE, "no items for cycling given");
-    return a->pos[self.u.i % a->npos];
+    jv *i0 = jd_get(self.u.d, "index0", 6);   /* self: the loop object */
+    return a->pos[(i0 ? i0->u.i : 0) % a->npos];
 }
 
 static void exec_for(jctx *c, jnode *n, jframe *f, jbuf *out) {
@@ -678,8 +712,9 @@ static void exec_for(jctx *c, jnode *n, jframe *f, jbuf *out) {
     jlist *items = jinja_iter(c, it);
     if (n->e) {   /* {% for x in y if cond %}: filter first, loop.length counts the kept ones */
         jv kept = jv_list(c, items->n);
+        jframe *tf = new_frame(c, f);
         for (size_t i = 0; i < items->n; i++) {
-            jframe *tf = new_frame(c, f);
+            tf->vars.n = 0;
             assign(c, n->a, items->v[i], tf);
             if (jv_truthy(jinja_eval(c, n->e, tf))) jl_push(c, kept.u.l, items->v[i]);
         }
@@ -690,24 +725,34 @@ static void exec_for(jctx *c, jnode *n, jframe *f, jbuf *out) {
         return;
     }
     size_t len = items->n;
+    /* One frame and one loop object for the whole loop, reset per iteration
+     * (jinja2 also advances a single LoopContext), so long loops do not
+     * allocate per iteration. */
+    jframe *lf = new_frame(c, f);
+    jv loop = jv_dict(c, 12);
+    jdict *d = loop.u.d;
+    loop.t = JV_NS;   /* attribute access only, no dict methods */
+    static const char *const LOOP_KEYS[] = {"index", "index0", "revindex", "revindex0", "first", "last",
+                                            "previtem", "nextitem", "length", "depth", "depth0", "cycle"};
+    for (int k = 0; k < 12; k++) jd_set(c, d, jv_str_ref(LOOP_KEYS[k], strlen(LOOP_KEYS[k])), jv_none());
+    d->v[8] = jv_int((int64_t)len);
+    d->v[9] = jv_int(1);
+    d->v[10] = jv_int(0);
+    d->v[11] = jv_func_native(c, "cycle", loop_cycle, loop);
     for (size_t i = 0; i < len; i++) {
-        jframe *lf = new_frame(c, f);
+        if (++c->steps > JINJA_MAX_STEPS)
+            jinja_raise(c, JE_RUNTIME, "the template ran more than %d steps", JINJA_MAX_STEPS);
+        lf->vars.n = 0;
         assign(c, n->a, items->v[i], lf);
-        jv loop = jv_dict(c, 12);
-        jdict *d = loop.u.d;
-        jd_set(c, d, jv_str_ref("index", 5), jv_int((int64_t)i + 1));
-        jd_set(c, d, jv_str_ref("index0", 6), jv_int((int64_t)i));
-        jd_set(c, d, jv_str_ref("revindex", 8), jv_int((int64_t)(len - i)));
-        jd_set(c, d, jv_str_ref("revindex0", 9), jv_int((int64_t)(len - i - 1)));
-        jd_set(c, d, jv_str_ref("first", 5), jv_bool(i == 0));
-        jd_set(c, d, jv_str_ref("last", 4), jv_bool(i + 1 == len));
-        jd_set(c, d, jv_str_ref("length", 6), jv_int((int64_t)len));
-        jd_set(c, d, jv_str_ref("depth", 5), jv_int(1));
-        jd_set(c, d, jv_str_ref("depth0", 6), jv_int(0));
-        jd_set(c, d, jv_str_ref("previtem", 8), i ? items->v[i - 1] : undef_named("previtem", 8));
-        jd_set(c, d, jv_str_ref("nextitem", 8), i + 1 < len ? items->v[i + 1] : undef_named("nextitem", 8));
-        jd_set(c, d, jv_str_ref("cycle", 5), jv_func_native(c, "cycle", loop_cycle, jv_int((int64_t)i)));
-        loop.t = JV_NS;   /* attribute access only, no dict methods */
+        /* values by slot: the keys above were set in this order */
+        d->v[0] = jv_int((int64_t)i + 1);
+        d->v[1] = jv_int((int64_t)i);
+        d->v[2] = jv_int((int64_t)(len - i));
+        d->v[3] = jv_int((int64_t)(len - i - 1));
+        d->v[4] = jv_bool(i == 0);
+        d->v[5] = jv_bool(i + 1 == len);
+        d->v[6] = i ? items->v[i - 1] : undef_named("previtem", 8);
+        d->v[7] = i + 1 < len ? items->v[i + 1] : undef_named("nextitem", 8);
         set_var(c, lf, "loop", 4, loop);
         exec_body(c, n->c, lf, out);
         if (c->loopctl == 1) { c->loopctl = 0; break; }
@@ -717,6 +762,8 @@ static void exec_for(jctx *c, jnode *n, jframe *f, jbuf *out) {
 
 static void exec_stmt(jctx *c, jnode *n, jframe *f, jbuf *out) {
     c->at = n;
+    if (++c->steps > JINJA_MAX_STEPS)
+        jinja_raise(c, JE_RUNTIME, "the template ran more than %d steps", JINJA_MAX_STEPS);
     switch (n->kind) {
     case N_TEXT: jb_put(out, n->s, n->sn); break;
     case N_OUTPUT: {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -459,7 +460,11 @@ static jv f_map(jctx *c, jv v, jargs *a) {
 static jv f_attr(jctx *c, jv v, jargs *a) {
     jv *n = jarg(a, 0, "name");
     if (!n || n->t != JV_STR) jinja_raise(c, JE_TYPE, "attr() needs a name");
-    return jinja_getattr(c, v, n->u.s.p, n->u.s.n);
+    /* Python getattr only: methods of str/dict/list, never dict items */
+    if (v.t == JV_NS) return jinja_getattr(c, v, n->u.s.p, n->u.s.n);
+    bool found = false;
+    jv m = jinja_method(c, v, n->u.s.p, n->u.s.n, &found);
+    return found ? m : jv_undef();
 }
 
 /* --------------------------------------------------------------- numbers */
@@ -539,12 +544,26 @@ static jv f_round(jctx *c, jv v, jargs *a) {
     else if (v.t == JV_FLOAT) x = v.u.f;
     else if (v.t == JV_BOOL) x = v.u.b;
     else jinja_raise(c, JE_TYPE, "round() needs a number, got %s", jv_type_name(v));
+    bool floor_m = me && jv_is_str(*me, "floor"), ceil_m = me && jv_is_str(*me, "ceil");
+    if (me && !floor_m && !ceil_m && !jv_is_str(*me, "common"))
+        jinja_raise(c, JE_RUNTIME, "method must be common, ceil or floor");
     double m = pow(10.0, (double)prec);
-    double y = x * m;
-    if (me && jv_is_str(*me, "floor")) y = floor(y);
-    else if (me && jv_is_str(*me, "ceil")) y = ceil(y);
-    else y = nearbyint(y);   /* Python's round: ties to even */
-    return jv_float(y / m);
+    if (floor_m) return jv_float(floor(x * m) / m);
+    if (ceil_m) return jv_float(ceil(x * m) / m);
+    /* Python's round(): an int stays an int; floats round the exact binary
+     * value half-to-even, which printf's correctly rounded %.*f gives. */
+    if (v.t != JV_FLOAT) {
+        if (prec >= 0) return jv_int(v.t == JV_INT ? v.u.i : v.u.b);
+        double y = nearbyint(x * m) / m;
+        return jv_int((int64_t)y);
+    }
+    if (!isfinite(x)) return v;
+    if (prec >= 0 && prec <= 300) {
+        char buf[400];
+        snprintf(buf, sizeof buf, "%.*f", (int)prec, x);
+        return jv_float(strtod(buf, NULL));
+    }
+    return jv_float(nearbyint(x * m) / m);
 }
 
 static jv f_abs(jctx *c, jv v, jargs *a) {

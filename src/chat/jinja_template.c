@@ -32,6 +32,8 @@ static const char *kind_name(jerr_kind k) {
     case JE_SECURITY: return "SecurityError";
     case JE_RECURSION: return "RecursionError";
     case JE_VALUE: return "ValueError";
+    case JE_ZERODIV: return "ZeroDivisionError";
+    case JE_INDEX: return "IndexError";
     case JE_NOMEM: return "MemoryError";
     default: return "TemplateRuntimeError";
     }
@@ -124,7 +126,7 @@ cllm_status cllm_chat_template_render_json(cllm_chat_template *t, const json_t *
         return cllm_err_set(&t->err, CLLM_ERR_INVALID_ARG, "chat template render: context must be a JSON object");
     jctx *c = calloc(1, sizeof *c);
     if (!c) return cllm_err_set(&t->err, CLLM_ERR_NOMEM, "chat template render: out of memory");
-    c->max_bytes = (size_t)1 << 30;
+    c->max_bytes = (size_t)512 << 20;
     c->real_clock = t->real_clock;
     if (setjmp(c->jb)) {
         cllm_status st = c->err_kind == JE_NOMEM ? CLLM_ERR_NOMEM

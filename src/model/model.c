@@ -156,12 +156,14 @@ cllm_status cllm_model_load(const char *path, const cllm_model_params *params, c
     }
     for (size_t i = 0; i < sizeof g_archs / sizeof g_archs[0]; i++)
         if (!strcmp(arch, g_archs[i]->name)) m->arch = g_archs[i];
+    snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);   /* arch is borrowed from the gguf */
     if (!m->arch) {
+        char name[64];
+        memcpy(name, m->arch_name, sizeof name);
         cllm_model_free(m);
         return cllm_set_last_error(CLLM_ERR_UNSUPPORTED, "model: architecture '%s' is not supported "
-                                   "(supported: llama, qwen2, qwen3)", arch);
+                                   "(supported: llama, qwen2, qwen3)", name);
     }
-    snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);
     st = cllm_hparams_load(m);
     /* The vocab (tokenizer) is copied out of the file. A model whose weights
      * are fine but whose tokenizer cllm cannot read still runs on token ids

@@ -85,6 +85,18 @@ plain text
 {{ 'adj' 'acent' }}|{{ "multi"
    "line" }}|{{ ({'a': 1}).a }}|{{ [10, 20][1] }}|{{ msgs.0.role }}
 {{ n.attr }}|{{ missing }}|{{ missing | length }}|{{ missing | list }}|{% for q in missing %}x{% endfor %}end
+{{ "a b  c".rsplit(None, 1) }}|{{ "l1\nl2\r\nl3".splitlines() }}|{{ "prefix-x".removeprefix("prefix-") }}|{{ "x.txt".removesuffix(".txt") }}|{{ "123".isdigit() }}|{{ "ab1".isalpha() }}
+{{ "hi" | center(6) }}!|{{ msgs | sum(attribute="x", start=0) if false else "skip" }}|{{ tools | map(attribute="function.name") | join(",") }}|{{ tools | map(attribute="nope", default="d") | list }}
+{{ tools | selectattr("function.parameters") | list | length }}|{{ words | unique(case_sensitive=true) | list }}|{{ [{"k": 2}, {"k": 1}] | min(attribute="k") }}|{{ [{"k": 2}, {"k": 1}] | sort(attribute="k") }}
+{{ '\x41\u00e9\U0001F600' }}|{{ 1_000 + 1e3 }}|{{ ('<b>' | safe) + '<i>' }}|{{ '<b>' + ('<i>' | safe) }}|{{ ('<b>' | safe) ~ '<i>' }}|{{ "%s-%s" | format(1, "z") }}|{{ d | attr("a") }}
+{{ s[-3:] }}|{{ s[-1:-6:-2] }}|{{ lst[5:1:-1] }}|{{ (1, 2) + (3,) }}|{{ [1, 2] == [1, 2] }}|{{ {"a": 1} == {"a": 1} }}|{{ none is none }}|{{ 2 is sameas 2 }}|{{ dict(a=1, b="x") }}|{{ namespace(d).a }}
+{{ "x" if true }}|{{ [1, 2, 3] | last }}|{{ "abc" | last }}|{{ -f }}|{{ +i }}|{{ i > f and f > 0 }}|{{ 1 in [1.0] }}|{{ "a" < "b" }}|{{ [1, 2] < [1, 3] }}|{{ (none or "") | length }}
+{{ d | dictsort(case_sensitive=true) }}|{{ "Hello World" | wordcount }}|{{ 3.0 | int }}|{{ "0x1A" | int(0, 16) }}|{{ "12" | float + 0.5 }}|{{ 7 | round }}|{{ 2.675 | round(2) }}|{{ -2.5 | round }}|{{ 2.5 | round(0, "floor") }}|{{ 2.1 | round(0, "ceil") }}
+{%+ if true %}plus-kept{% endif %}|   {%+ if true %}keep-indent{% endif %}
+   {%- raw -%}   raw body {{ x }}   {%- endraw -%}   |after-raw
+  {# lstripped comment #}
+text after comment
+{% set gen = lst | select("odd") %}{{ gen | list }}|{{ gen | join(",") }}|{{ lst | map("string") | join("|") }}
 '''
 
 CASES = []
@@ -135,6 +147,27 @@ ERR = [
     ("tojson_undef", "{{ missing | tojson }}"),
     ("unpack", "{% for a, b in [[1, 2, 3]] %}{% endfor %}"),
     ("ns_assign", "{% set s.x = 1 %}"),
+    ("zero_div", "{{ 1 // 0 }}"),
+    ("zero_mod", "{{ 1.5 % 0 }}"),
+    ("str_minus", "{{ 'a' - 1 }}"),
+    ("neg_str", "{{ -'a' }}"),
+    ("call_str", "{{ 'a'() }}"),
+    ("unhashable", "{{ {[1]: 2} }}"),
+    ("getattr_undef_chain", "{{ missing.a.b }}"),
+    ("index_str", "{{ 'abc'.index('z') }}"),
+    ("split_empty", "{{ 'abc'.split('') }}"),
+    ("range_zero", "{{ range(1, 2, 0) }}"),
+    ("int_none_default", "{{ none | int }}"),
+    ("first_undef", "{{ missing | first }}"),
+    ("join_int_list_method", "{{ ','.join([1, 2]) }}"),
+    ("format_missing_arg", "{{ '{} {}'.format(1) }}"),
+    ("macro_too_many", "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}"),
+    ("set_block_unclosed", "{% set x %}abc"),
+    ("endfor_mismatch", "{% if true %}{% endfor %}"),
+    ("elif_after_else", "{% if a %}{% else %}{% elif b %}{% endif %}"),
+    ("bad_filter_syntax", "{{ x | }}"),
+    ("bad_dict", "{{ {'a' 1} }}"),
+    ("tojson_bad_sep", "{{ d | tojson(separators=1) }}"),
 ]
 for name, src in ERR:
     out.append({"name": name, "template": src, **render(src)})
