@@ -23,15 +23,26 @@ static uint32_t rnd(void) {
 static float frand(void) { return (float)(rnd() & 0xFFFF) / 65536.0f; } /* [0,1) */
 
 static size_t row_size(cllm_type t, int64_t ne0) {
+    if (t == CLLM_TYPE_Q6_K) return (size_t)(ne0 / 256) * sizeof(cllm_block_q6_K);
     return t == CLLM_TYPE_Q4_K ? (size_t)(ne0 / 256) * sizeof(cllm_block_q4_K)
            : (size_t)(ne0 / 32) * (t == CLLM_TYPE_Q4_0 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
 }
 
 static const char *tname(cllm_type t) {
-    return t == CLLM_TYPE_Q4_0 ? "q4_0" : t == CLLM_TYPE_Q8_0 ? "q8_0" : "q4_K";
+    return t == CLLM_TYPE_Q4_0 ? "q4_0" : t == CLLM_TYPE_Q8_0 ? "q8_0" : t == CLLM_TYPE_Q4_K ? "q4_K" : "q6_K";
 }
 
 static void fill_weights(cllm_type t, int64_t ne0, int64_t ne1, uint8_t *w) {
+    if (t == CLLM_TYPE_Q6_K) {   /* random bits, signed scales, small d */
+        cllm_block_q6_K *b = (cllm_block_q6_K *)w;
+        for (int64_t i = 0; i < ne0 / 256 * ne1; i++) {
+            for (int j = 0; j < 128; j++) b[i].ql[j] = (uint8_t)rnd();
+            for (int j = 0; j < 64; j++) b[i].qh[j] = (uint8_t)rnd();
+            for (int j = 0; j < 16; j++) b[i].scales[j] = (int8_t)((int)(rnd() % 255) - 127);
+            b[i].d = cllm_fp32_to_fp16(0.0002f + 0.001f * frand());
+        }
+        return;
+    }
     if (t == CLLM_TYPE_Q4_K) {   /* random scales/mins bytes and nibbles, small d/dmin */
         cllm_block_q4_K *b = (cllm_block_q4_K *)w;
         for (int64_t i = 0; i < ne0 / 256 * ne1; i++) {
@@ -65,7 +76,7 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
     fill_weights(t, ne0, ne1, w);
     cllm_repack_rows(t, ne0, ne1, w, rp);
     /* layout: row 5 of the last group, block 2: scale and element 4*1+3 */
-    if (t != CLLM_TYPE_Q4_K) {
+    if (t != CLLM_TYPE_Q4_K && t != CLLM_TYPE_Q6_K) {
         const size_t g0 = (size_t)(ne1 - CLLM_RP_ROWS);
         const uint8_t *ob = w + (g0 + 5) * row_bytes + 2 * (row_bytes / (size_t)nb);
         const uint8_t *gb = rp + g0 * row_bytes + 2 * CLLM_RP_ROWS * (row_bytes / (size_t)nb);
@@ -74,7 +85,7 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
         CHECK(gb[32 + 64 * 1 + 4 * 5 + 3] == want, "quant placement");
     }
     enum { NTOK = 19 };
-    const cllm_type at = t == CLLM_TYPE_Q4_K ? CLLM_TYPE_Q8_K : CLLM_TYPE_Q8_0;
+    const cllm_type at = t == CLLM_TYPE_Q4_K || t == CLLM_TYPE_Q6_K ? CLLM_TYPE_Q8_K : CLLM_TYPE_Q8_0;
     const size_t arow = at == CLLM_TYPE_Q8_K ? (size_t)(ne0 / 256) * sizeof(cllm_block_q8_K)
                                              : (size_t)nb * sizeof(cllm_block_q8_0);
     float *x = malloc(sizeof(float) * (size_t)ne0);
@@ -132,7 +143,7 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
 }
 
 int main(void) {
-    CHECK(!cllm_repack_supported(CLLM_TYPE_Q6_K, 256, 16), "Q6_K has no layout");
+    CHECK(!cllm_repack_supported(CLLM_TYPE_Q5_K, 256, 16), "Q5_K has no layout");
     CHECK(!cllm_repack_supported(CLLM_TYPE_Q4_K, 128, 16), "Q4_K needs whole super-blocks");
     CHECK(!cllm_repack_supported(CLLM_TYPE_Q4_0, 64, 24), "rows must be a multiple of 16");
     CHECK(!cllm_repack_supported(CLLM_TYPE_Q8_0, 48, 16), "columns must be a multiple of 32");
@@ -142,5 +153,7 @@ int main(void) {
     check_type(CLLM_TYPE_Q8_0, 1024, 16);
     check_type(CLLM_TYPE_Q4_K, 256, 32);
     check_type(CLLM_TYPE_Q4_K, 2048, 16);
+    check_type(CLLM_TYPE_Q6_K, 256, 32);
+    check_type(CLLM_TYPE_Q6_K, 2048, 16);
     return test_finish();
 }

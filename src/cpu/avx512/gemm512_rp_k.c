@@ -112,4 +112,77 @@ static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
     }
 }
 
-void cllm_cpu_avx512_fill_gemm_rp_k(cllm_kernels *k) { k->type[CLLM_TYPE_Q4_K].gemm_rp = gemm_rp_q4_K_vnni512; }
+/* ---- Q6_K: 8-bit quants (0..63), zero point 32 folded in per 16-element
+ * sub-block from the activation's bsums; per sub-block 4 vpdpbusd, one
+ * conversion and one FMA with d * scale (precomputed per super-block). */
+#define RP6_GB 4384
+
+static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb, const uint8_t *wg, const uint8_t *a,
+                                                        size_t as, float *s, int64_t lds) {
+    __m512 acc[RPK_CMAX];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
+    float dsc[16][16] __attribute__((aligned(64)));
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = wg + (size_t)b * RP6_GB;
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
+        for (int k = 0; k < 16; k++)
+            _mm512_store_ps(dsc[k], _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                                         _mm_loadu_si128((const __m128i *)(blk + 32 + 16 * k))))));
+        __m512 t[RPK_CMAX];
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++) t[c] = _mm512_setzero_ps();
+#pragma GCC unroll 1
+        for (int k = 0; k < 16; k++) {
+            __m512i U[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) U[j] = _mm512_loadu_si512((const void *)(blk + 288 + 64 * (4 * k + j)));
+            const __m512 ds = _mm512_load_ps(dsc[k]);
+#pragma GCC unroll 8
+            for (int c = 0; c < C; c++) {
+                const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
+                const int8_t *y = yb->qs + 16 * k;
+                __m512i i0 = _mm512_set1_epi32(-32 * yb->bsums[k]), i1 = _mm512_setzero_si512();
+                i0 = _mm512_dpbusd_epi32(i0, U[0], bcast4(y));
+                i1 = _mm512_dpbusd_epi32(i1, U[1], bcast4(y + 4));
+                i0 = _mm512_dpbusd_epi32(i0, U[2], bcast4(y + 8));
+                i1 = _mm512_dpbusd_epi32(i1, U[3], bcast4(y + 12));
+                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)), ds, t[c]);
+            }
+        }
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++) {
+            const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
+            acc[c] = _mm512_fmadd_ps(t[c], _mm512_set1_ps(yb->d), acc[c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) _mm512_storeu_ps(s + (int64_t)c * lds, acc[c]);
+}
+
+static void gemm_rp_q6_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,
+                                 const cllm_rp_aux *aux, int64_t auxs) {
+    (void)aux;
+    (void)auxs;
+    const int64_t nb = n / 256;
+    const uint8_t *a8 = a;
+    int c = 0;
+    for (; c + RPK_CMAX <= nc; c += RPK_CMAX) kern6(RPK_CMAX, nb, wg, a8 + (size_t)c * as, as, s + (int64_t)c * lds, lds);
+    const uint8_t *ac = a8 + (size_t)c * as;
+    float *sc = s + (int64_t)c * lds;
+    switch (nc - c) {
+    case 7: kern6(7, nb, wg, ac, as, sc, lds); break;
+    case 6: kern6(6, nb, wg, ac, as, sc, lds); break;
+    case 5: kern6(5, nb, wg, ac, as, sc, lds); break;
+    case 4: kern6(4, nb, wg, ac, as, sc, lds); break;
+    case 3: kern6(3, nb, wg, ac, as, sc, lds); break;
+    case 2: kern6(2, nb, wg, ac, as, sc, lds); break;
+    case 1: kern6(1, nb, wg, ac, as, sc, lds); break;
+    default: break;
+    }
+}
+
+void cllm_cpu_avx512_fill_gemm_rp_k(cllm_kernels *k) {
+    k->type[CLLM_TYPE_Q4_K].gemm_rp = gemm_rp_q4_K_vnni512;
+    k->type[CLLM_TYPE_Q6_K].gemm_rp = gemm_rp_q6_K_vnni512;
+}
