@@ -33,6 +33,8 @@ static void usage(FILE *f) {
             "      --api-key-file F      read the key from the first line of F\n"
             "      --embeddings          enable /v1/embeddings\n"
             "      --metrics             enable /metrics (Prometheus text)\n"
+            "      --context-shift       when a slot's context is full, drop older tokens and go on\n"
+            "                            (default for the request field context_shift; else stop: length)\n"
             "      --chat-template-file F  Jinja chat template overriding the model's\n"
             "      --cors ORIGIN         send Access-Control-Allow-Origin: ORIGIN (\"*\" for any)\n"
             "      --timeout S           idle connection timeout in seconds (default 600)\n"
@@ -104,6 +106,7 @@ int cllm_cmd_serve(int argc, char **argv) {
             snprintf(cfg.api_key, sizeof cfg.api_key, "%s", line);
         } else if (!strcmp(a, "--embeddings")) cfg.embeddings = true;
         else if (!strcmp(a, "--metrics")) cfg.metrics = true;
+        else if (!strcmp(a, "--context-shift")) cfg.context_shift = true;
         else if (!strcmp(a, "--chat-template-file")) { if (!v) goto missing; cfg.chat_template_file = TAKE(); }
         else if (!strcmp(a, "--cors")) { if (!v) goto missing; cfg.cors_origin = TAKE(); }
         else if (!strcmp(a, "--alias")) { if (!v) goto missing; cfg.alias = TAKE(); }
