@@ -347,6 +347,15 @@ int main(int argc, char **argv) {
     json_decref(j);
     free(r.body);
 
+    /* max_tokens 0: the prompt is read, nothing generated; echo gives it back */
+    r = http("POST", "/v1/completions", "{\"prompt\":\"zero\",\"max_tokens\":0,\"echo\":true}", NULL, 0);
+    j = jparse(&r);
+    CHECK(r.status == 200 && choice_text(j) && !strcmp(choice_text(j), "zero") &&
+              json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")) == 0,
+          "max_tokens 0: %s", r.body);
+    json_decref(j);
+    free(r.body);
+
     /* stop string: cut before it, finish_reason stop */
     expected("abc", 10, want);
     char stop[4] = {want[4], want[5], 0};

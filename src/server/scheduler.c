@@ -504,6 +504,10 @@ static void step(srv_sched *s) {
             sl->st = SLOT_GEN;
             pthread_mutex_unlock(&s->mu);
         }
+        if (t->n_predict == 0) { /* prompt only (max_tokens: 0) */
+            slot_done(s, sl, "length", NULL);
+            continue;
+        }
         const float *logits = e->logits(e, sl->batch_idx);
         if (!logits) {
             slot_error(s, sl, 500, "the engine returned no logits");
