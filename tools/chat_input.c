@@ -32,7 +32,7 @@ struct chat_input {
     bool has_text;  /* inside a """ block: a line was already added */
 };
 
-enum { LINE_OK = 1, LINE_EOF = 0, LINE_INTERRUPTED = -1, LINE_NOMEM = -2 };
+enum { LINE_OK = 1, LINE_EOF = 0, LINE_INTERRUPTED = -1 };
 
 chat_input *chat_input_init(bool interactive, const char *history_file) {
     chat_input *in = calloc(1, sizeof *in);
@@ -93,12 +93,14 @@ static int read_line_tty(const char *prompt, char **out) {
             if (!chat_interrupted) continue;
             chat_interrupted = 0;
             /* Ctrl-C: forget the line and start over on a fresh one. */
-            rl_free_line_state();
-            rl_replace_line("", 1);
-            rl_callback_sigcleanup();
-            rl_callback_handler_remove();
+            rl_point = rl_end;   /* the cursor after the text, where ^C goes */
+            rl_redisplay();
             fputs("^C\n", rl_outstream);
             fflush(rl_outstream);
+            rl_replace_line("", 1);
+            rl_free_line_state();
+            rl_callback_sigcleanup();
+            rl_callback_handler_remove();
             return LINE_INTERRUPTED;
         }
         if (r < 0) {
@@ -171,6 +173,7 @@ static int acc_feed(chat_input *in, const char *line) {
     if (in->mode == 2) {
         bool last = ends_with(line, n, "\"\"\"");
         if (last) n -= 3;
+        if (last && n == 0) return 1;   /* a closing line of its own adds nothing */
         if (in->has_text && !acc_append(in, "\n", 1)) return -1;
         if ((in->has_text || n) && !acc_append(in, line, n)) return -1;
         in->has_text = true;
