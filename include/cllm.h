@@ -361,6 +361,7 @@ typedef struct cllm_chat_template cllm_chat_template;
 #define CLLM_CHAT_TEMPLATE_GENERATION_TAG 1u  /* accept {% generation %} blocks (rendered as-is) */
 #define CLLM_CHAT_TEMPLATE_FIXED_CLOCK    2u  /* strftime_now() sees 2026-07-26 10:00:00 (reproducible
                                                   renders, as the golden files); default: local time */
+#define CLLM_CHAT_TEMPLATE_NO_TOOL_EMULATION 4u /* cllm_chat: pass tools to templates that ignore them, as is */
 
 /* Parse a template. On a syntax error *out is NULL, the status is
  * CLLM_ERR_FORMAT and cllm_last_error() reads "... line L column C: why". */
@@ -373,7 +374,8 @@ void        cllm_chat_template_free(cllm_chat_template *t);
  * *out is malloc'd (caller frees). Errors: CLLM_ERR_INVALID_ARG when the
  * template called raise_exception (the message is exactly the template's) or
  * the context is not a JSON object; CLLM_ERR_FORMAT for other render errors
- * (undefined access, type errors, sandbox violations). */
+ * (undefined access, type errors, sandbox violations). One render at a
+ * time per handle (the error slot is shared); cllm_chat serializes its own. */
 cllm_status cllm_chat_template_render(cllm_chat_template *t, const char *context_json, char **out);
 /* Message of the last failed render ("" if none; borrowed). */
 const char *cllm_chat_template_last_error(const cllm_chat_template *t);
@@ -414,7 +416,8 @@ typedef struct cllm_chat_parser cllm_chat_parser;
 #define CLLM_CHAT_PARSE_THINKING_OPEN 2u  /* the prompt ended inside a <think> block */
 #define CLLM_CHAT_PARSE_NO_REASONING  4u  /* keep <think> blocks in the content */
 
-/* id_seed (may be NULL) makes the generated call ids unique per request. */
+/* One parser per generated reply. id_seed (may be NULL) makes the
+ * generated call ids unique per request. */
 cllm_status cllm_chat_parser_init(cllm_chat_format fmt, uint32_t flags, const char *id_seed, cllm_chat_parser **out);
 void        cllm_chat_parser_free(cllm_chat_parser *p);
 cllm_status cllm_chat_parser_feed(cllm_chat_parser *p, const char *text, size_t n, char **delta_json);
@@ -459,7 +462,12 @@ typedef struct cllm_chat_result {
     const char *template_name;  /* variant used (borrowed from the cllm_chat) */
 } cllm_chat_result;
 
-/* request_json: {"messages": [...], "tools": [...] (OpenAI shape, optional),
+/* Templates that never mention tools get them emulated (unless
+ * CLLM_CHAT_TEMPLATE_NO_TOOL_EMULATION): the tool list and a JSON reply
+ * convention go into the first system (else first) turn, earlier calls
+ * become that JSON in the assistant text, tool results become user turns,
+ * and the reply is parsed with CLLM_CHAT_FORMAT_GENERIC.
+ * request_json: {"messages": [...], "tools": [...] (OpenAI shape, optional),
  * "add_generation_prompt": bool (default true), "template": "tool_use"
  * (optional variant name), and any other template variables
  * (enable_thinking, reasoning_effort, ...)}. Messages: content may be a

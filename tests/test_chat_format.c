@@ -74,7 +74,7 @@ static void golden_requests(void) {
         cfg.template_source = src;
         cfg.bos_token = json_string_value(json_object_get(ctx, "bos_token"));
         cfg.eos_token = json_string_value(json_object_get(ctx, "eos_token"));
-        cfg.template_flags = CLLM_CHAT_TEMPLATE_FIXED_CLOCK;
+        cfg.template_flags = CLLM_CHAT_TEMPLATE_FIXED_CLOCK | CLLM_CHAT_TEMPLATE_NO_TOOL_EMULATION;
         cllm_chat *c = NULL;
         cllm_chat_result r;
         memset(&r, 0, sizeof r);
@@ -82,6 +82,8 @@ static void golden_requests(void) {
         /* bos/eos come from the config, not the request */
         json_object_del(rq, "bos_token");
         json_object_del(rq, "eos_token");
+        json_object_del(rq, "functions");   /* firefunction's extras are derived from tools */
+        json_object_del(rq, "datetime");
         bool pass = cllm_chat_init(&cfg, &c) == CLLM_OK && cllm_chat_apply_json(c, rq, &r) == CLLM_OK &&
                     strcmp(r.prompt, expected) == 0;
         if (!pass) fprintf(stderr, "chat request differs: %s (%s)\n", names[i], c ? cllm_chat_last_error(c) : cllm_last_error());
@@ -205,6 +207,26 @@ static void behaviour(void) {
                   CLLM_ERR_INVALID_ARG &&
               strcmp(cllm_chat_last_error(c), "System role not supported") == 0,
           "raise_exception: %s", cllm_chat_last_error(c));
+    cllm_chat_free(c);
+
+    /* tool emulation for templates without tool support (Gemma 2 also
+     * insists on alternating roles and no system turn) */
+    c = make_chat("google-gemma-2-2b-it.jinja", "<bos>");
+    const char *conv =
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"Weather?\"}, {\"role\": \"assistant\", \"content\": null, "
+        "\"tool_calls\": [{\"id\": \"a\", \"type\": \"function\", \"function\": {\"name\": \"w\", \"arguments\": \"{\\\"c\\\": "
+        "\\\"Paris\\\"}\"}}, {\"id\": \"b\", \"type\": \"function\", \"function\": {\"name\": \"t\", \"arguments\": \"{}\"}}]}, "
+        "{\"role\": \"tool\", \"tool_call_id\": \"a\", \"content\": \"21C\"}, {\"role\": \"tool\", \"tool_call_id\": \"b\", "
+        "\"content\": \"noon\"}], \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"w\", \"parameters\": {}}}]}";
+    CHECK(cllm_chat_apply(c, conv, &r) == CLLM_OK, "gemma emulated tools: %s", cllm_chat_last_error(c));
+    CHECK(r.prompt && r.format == CLLM_CHAT_FORMAT_GENERIC && r.parser_flags == CLLM_CHAT_PARSE_TOOLS &&
+              strstr(r.prompt, "<start_of_turn>user\nYou can call these tools (OpenAI function schemas):\n[{\"type\":\"function\"") &&
+              strstr(r.prompt, "Otherwise reply normally.\n\nWeather?<end_of_turn>") &&
+              strstr(r.prompt, "<start_of_turn>model\n{\"tool_calls\":[{\"name\":\"w\",\"arguments\":{\"c\":\"Paris\"}},"
+                               "{\"name\":\"t\",\"arguments\":{}}]}<end_of_turn>") &&
+              strstr(r.prompt, "<start_of_turn>user\nTool result: 21C\nTool result: noon<end_of_turn>\n<start_of_turn>model\n"),
+          "emulated prompt: %s", r.prompt ? r.prompt : "");
+    cllm_chat_result_clear(&r);
     cllm_chat_free(c);
 
     /* named variants and override */

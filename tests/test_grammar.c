@@ -176,6 +176,19 @@ int main(void) {
         strcat(big, "\"{10000}");
         check_error(big, "line 1", "too large");
     }
+    /* Fuzzer regression: duplicate stacks right at the linear/hashed dedupe
+     * switch used to fill the index forever. */
+    {
+        cllm_grammar *g = NULL;
+        CHECK(cllm_grammar_init("root ::=...+..+++++++++.+++++++++++++", NULL, NULL, &g) == CLLM_OK, "fuzz grammar");
+        static const char txt[] = "\0` [ \\t\\n]*| ";
+        uint64_t t0 = cllm_time_ns();
+        for (size_t i = 0; g && i + 1 < sizeof txt; i++)
+            if (cllm_grammar_accept_bytes(g, txt + i, 1) != CLLM_OK) break;
+        double ms = (double)(cllm_time_ns() - t0) / 1e6;
+        CHECK(ms < 5000, "fuzz regression input: %.0f ms", ms);
+        cllm_grammar_free(g);
+    }
     /* A very ambiguous grammar: many parse stacks per step, still quick. */
     {
         cllm_grammar *g = NULL;

@@ -2,7 +2,7 @@
  * thread pool (every item exactly once, any grain), matmul for every weight type
  * with a kernel (reference: dequantized weights x dequantized activations
  * of the kernel's act type), RMSNorm, RoPE (normal, NEOX, linear scaling,
- * freq factors), multi-sequence causal attention with GQA for F32/F16/Q8_0
+ * freq factors, YaRN), multi-sequence causal attention with GQA for F32/F16/Q8_0
  * caches, and the KV cache cell bookkeeping. */
 #include "core/core.h"
 #include "cpu/kernels.h"
@@ -214,6 +214,33 @@ static void test_norm_rope(void) {
         CHECK(err < 2e-3, "rope variant %d: error %.3g", variant, err);
         free(q);
         free(q0);
+    }
+
+    /* YaRN (ggml's rope_yarn): factor 4, original context 2048, NEOX, all dims. */
+    {
+        cllm_rope_params rp = {.n_dims = hd, .mode = CLLM_ROPE_NEOX, .freq_base = 10000.0f, .freq_scale = 0.25f,
+                               .ext_factor = 1.0f, .attn_factor = 1.0f, .beta_fast = 32, .beta_slow = 1,
+                               .n_ctx_orig = 2048, .freq_factors = NULL};
+        float q[64], q0[64];
+        for (int i = 0; i < hd; i++) q0[i] = q[i] = frand();
+        const int32_t p1 = 300;
+        cllm_ops_cpu()->rope(c, q, hd, 1, 1, hd, &p1, &rp);
+        const double PI = 3.14159265358979323846;
+        double lo = floor(hd * log(2048.0 / (32 * 2 * PI)) / (2 * log(10000.0)));
+        double hi = ceil(hd * log(2048.0 / (1 * 2 * PI)) / (2 * log(10000.0)));
+        lo = fmax(0, lo);
+        hi = fmin(hd - 1, hi);
+        const double msc = 1.0 + 0.1 * log(1.0 / 0.25);
+        double err = 0;
+        for (int i = 0; i < hd / 2; i++) {
+            const double ex = p1 * pow(10000.0, -2.0 * i / hd), in = 0.25 * ex;
+            const double ramp = 1.0 - fmin(1.0, fmax(0.0, (i - lo) / fmax(0.001, hi - lo)));
+            const double th = in * (1 - ramp) + ex * ramp;
+            const double r0 = (q0[i] * cos(th) - q0[i + hd / 2] * sin(th)) * msc;
+            const double r1 = (q0[i] * sin(th) + q0[i + hd / 2] * cos(th)) * msc;
+            err = fmax(err, fmax(fabs(q[i] - r0), fabs(q[i + hd / 2] - r1)));
+        }
+        CHECK(err < 2e-3, "yarn rope error %.3g", err);
     }
     cllm_ops_ctx_free(c);
 }

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ChatML with Hermes-style tools, for models that ship no template. */
 static const char CHATML_TEMPLATE[] =
@@ -48,6 +49,9 @@ typedef struct chat_tmpl {
     char *name;                 /* "" for the default */
     cllm_chat_template *t;
     cllm_chat_format format;
+    bool knows_tools;           /* the source mentions tools / tool calls (or emulation is off) */
+    bool wants_functions;       /* firefunction-style: reads `functions` (tools as JSON) and `datetime` */
+    bool fixed_clock;
 } chat_tmpl;
 
 struct cllm_chat {
@@ -98,6 +102,9 @@ static cllm_status add_tmpl(cllm_chat *c, const char *name, const char *src, uin
     }
     cllm_chat_template_use_real_clock(t->t, !(flags & CLLM_CHAT_TEMPLATE_FIXED_CLOCK));
     t->format = is_fallback ? cllm_chat_detect_format(NULL) : cllm_chat_detect_format(src);
+    t->knows_tools = strstr(src, "tool") != NULL || (flags & CLLM_CHAT_TEMPLATE_NO_TOOL_EMULATION);
+    t->wants_functions = strstr(src, "functions") && strstr(src, "datetime");
+    t->fixed_clock = (flags & CLLM_CHAT_TEMPLATE_FIXED_CLOCK) != 0;
     c->n++;
     return CLLM_OK;
 }
@@ -229,6 +236,106 @@ static cllm_status normalize_messages(cllm_chat *c, const json_t *msgs, json_t *
     return CLLM_OK;
 }
 
+static bool role_is(const json_t *m, const char *role) {
+    const char *r = json_string_value(json_object_get(m, "role"));
+    return r && strcmp(r, role) == 0;
+}
+
+/* For templates that know nothing of tools: describe the tools in the
+ * first turn and ask for the generic JSON reply (parsed by the generic
+ * format), show earlier calls as that JSON, and turn tool results into user
+ * turns (consecutive results merged, so roles still alternate). */
+static cllm_status emulate_tools(json_t *msgs, const json_t *tools) {
+    json_t *out = json_array();
+    size_t i;
+    json_t *m;
+    json_t *pending = NULL;   /* merged tool results */
+    json_array_foreach(msgs, i, m) {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        if (strcmp(role, "tool") == 0) {
+            json_t *ct = json_object_get(m, "content");
+            const char *txt = json_is_string(ct) ? json_string_value(ct) : "";
+            if (!pending) pending = json_pack("{s:s, s:s}", "role", "user", "content", "");
+            const char *prev = json_string_value(json_object_get(pending, "content"));
+            size_t need = strlen(prev) + strlen(txt) + 32;
+            char *buf = malloc(need);
+            if (!buf) { json_decref(pending); json_decref(out); return CLLM_ERR_NOMEM; }
+            snprintf(buf, need, "%s%sTool result: %s", prev, prev[0] ? "\n" : "", txt);
+            json_object_set_new(pending, "content", json_string(buf));
+            free(buf);
+            continue;
+        }
+        if (pending) { json_array_append_new(out, pending); pending = NULL; }
+        json_t *nm = json_deep_copy(m);
+        json_t *calls = json_object_get(nm, "tool_calls");
+        if (json_is_array(calls)) {
+            json_t *list = json_array();
+            size_t k;
+            json_t *tc;
+            json_array_foreach(calls, k, tc) {
+                json_t *fn = json_object_get(tc, "function");
+                json_array_append_new(list, json_pack("{s:O?, s:O?}", "name", json_object_get(fn, "name"), "arguments",
+                                                      json_object_get(fn, "arguments")));
+            }
+            json_t *wrap = json_pack("{s:o}", "tool_calls", list);
+            char *js = json_dumps(wrap, JSON_COMPACT);
+            json_decref(wrap);
+            json_t *ct = json_object_get(nm, "content");
+            const char *prev = json_is_string(ct) ? json_string_value(ct) : "";
+            size_t need = strlen(prev) + (js ? strlen(js) : 0) + 4;
+            char *buf = malloc(need);
+            if (buf && js) snprintf(buf, need, "%s%s%s", prev, prev[0] ? "\n" : "", js);
+            json_object_set_new(nm, "content", json_string(buf ? buf : prev));
+            free(buf);
+            free(js);
+            json_object_del(nm, "tool_calls");
+        }
+        json_array_append_new(out, nm);
+    }
+    if (pending) json_array_append_new(out, pending);
+    if (tools) {
+        char *tj = json_dumps(tools, JSON_COMPACT);
+        static const char intro[] = "You can call these tools (OpenAI function schemas):\n";
+        static const char howto[] =
+            "\nTo call tools, reply with only a JSON object: {\"tool_calls\": [{\"name\": \"<tool name>\", "
+            "\"arguments\": {<arguments>}}]}. Otherwise reply normally.";
+        /* the first system turn, or else the first turn, carries the description */
+        json_t *target = NULL;
+        json_array_foreach(out, i, m) {
+            const char *role = json_string_value(json_object_get(m, "role"));
+            if (strcmp(role, "system") == 0) { target = m; break; }
+        }
+        if (!target) target = json_array_get(out, 0);
+        if (target && tj) {
+            json_t *ct = json_object_get(target, "content");
+            const char *prev = json_is_string(ct) ? json_string_value(ct) : "";
+            size_t need = strlen(prev) + strlen(tj) + sizeof intro + sizeof howto + 4;
+            char *buf = malloc(need);
+            if (buf) {
+                snprintf(buf, need, "%s%s%s%s", intro, tj, howto, "");
+                size_t l = strlen(buf);
+                snprintf(buf + l, need - l, "%s%s", prev[0] ? "\n\n" : "", prev);
+                json_object_set_new(target, "content", json_string(buf));
+            }
+            free(buf);
+        }
+        free(tj);
+    }
+    json_array_clear(msgs);
+    json_array_extend(msgs, out);
+    json_decref(out);
+    return CLLM_OK;
+}
+
+static bool has_tool_turns(const json_t *msgs) {
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m) {
+        if (json_object_get(m, "tool_calls") || role_is(m, "tool")) return true;
+    }
+    return false;
+}
+
 static bool ends_with_open_think(const char *s) {
     size_t n = strlen(s);
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t')) n--;
@@ -256,6 +363,11 @@ static cllm_status apply_locked(cllm_chat *c, const json_t *rq, cllm_chat_result
     json_t *msgs = NULL;
     cllm_status st = normalize_messages(c, json_object_get(rq, "messages"), &msgs);
     if (st != CLLM_OK) return st;
+    bool emulated = !t->knows_tools && (has_tools || has_tool_turns(msgs));
+    if (emulated && (st = emulate_tools(msgs, has_tools ? tools : NULL)) != CLLM_OK) {
+        json_decref(msgs);
+        return cllm_err_set(&c->err, st, "chat: out of memory");
+    }
     json_t *ctx = json_object();
     const char *k;
     json_t *v;
@@ -264,7 +376,34 @@ static cllm_status apply_locked(cllm_chat *c, const json_t *rq, cllm_chat_result
         json_object_set(ctx, k, v);   /* extra variables: enable_thinking, reasoning_effort, ... */
     }
     json_object_set_new(ctx, "messages", msgs);
-    if (has_tools) json_object_set(ctx, "tools", tools);
+    if (has_tools && !emulated) json_object_set(ctx, "tools", tools);
+    if (t->wants_functions && !json_object_get(ctx, "functions") && !json_object_get(ctx, "datetime")) {
+        /* as llama.cpp supplies them: the tools as indented JSON ("" when
+         * none) and the UTC time as "Jul 26 2026 10:00:00 GMT" */
+        char *fj = NULL;
+        if (has_tools) {
+            cllm_chat_template *jt = NULL;
+            json_t *jc = json_pack("{s:O}", "tools", tools);
+            if (cllm_chat_template_init("{{ tools | tojson(indent=2) }}", &jt) != CLLM_OK ||
+                cllm_chat_template_render_json(jt, jc, &fj) != CLLM_OK)
+                fj = NULL;
+            json_decref(jc);
+            cllm_chat_template_free(jt);
+        }
+        json_object_set_new(ctx, "functions", json_string(fj ? fj : ""));
+        free(fj);
+        char dt[64];
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        if (t->fixed_clock) {
+            tm.tm_year = 2026 - 1900; tm.tm_mon = 6; tm.tm_mday = 26; tm.tm_hour = 10; tm.tm_wday = 0; tm.tm_yday = 206;
+        } else {
+            time_t now = time(NULL);
+            gmtime_r(&now, &tm);
+        }
+        strftime(dt, sizeof dt, "%b %d %Y %H:%M:%S GMT", &tm);
+        json_object_set_new(ctx, "datetime", json_string(dt));
+    }
     if (!json_object_get(ctx, "add_generation_prompt")) json_object_set_new(ctx, "add_generation_prompt", json_true());
     if (!json_object_get(ctx, "bos_token")) json_object_set_new(ctx, "bos_token", json_string(c->bos));
     if (!json_object_get(ctx, "eos_token")) json_object_set_new(ctx, "eos_token", json_string(c->eos));
@@ -284,7 +423,7 @@ static cllm_status apply_locked(cllm_chat *c, const json_t *rq, cllm_chat_result
     out->prompt = text;
     out->starts_with_bos = bos[0] && strncmp(text, bos, strlen(bos)) == 0;
     out->thinking_open = ends_with_open_think(text);
-    out->format = t->format;
+    out->format = emulated ? CLLM_CHAT_FORMAT_GENERIC : t->format;
     out->template_name = t->name[0] ? t->name : "default";
     out->parser_flags = (has_tools ? CLLM_CHAT_PARSE_TOOLS : 0) | (out->thinking_open ? CLLM_CHAT_PARSE_THINKING_OPEN : 0);
     return CLLM_OK;

@@ -41,6 +41,7 @@ typedef struct gstacks {
     uint32_t *hidx, *hgen;
     size_t hcap;
     uint32_t gen;
+    uint32_t idx_gen;     /* the gen the index was built for (0: none) */
 } gstacks;
 
 struct cllm_grammar {
@@ -69,6 +70,7 @@ static void gs_reset(gstacks *s) {
     s->overflow = false;
     if (++s->gen == 0) {
         if (s->hgen) memset(s->hgen, 0, s->hcap * sizeof *s->hgen);
+        s->idx_gen = 0;
         s->gen = 1;
     }
 }
@@ -109,6 +111,7 @@ static bool gs_index_grow(gstacks *s) {
     s->hidx = ni;
     s->hgen = ng;
     s->hcap = nc;
+    s->idx_gen = s->gen;
     return true;
 }
 
@@ -126,21 +129,20 @@ static void gs_add(gstacks *s, const uint32_t *stk, size_t n) {
                 (n == 0 || memcmp(gs_stack(s, i), stk, n * sizeof *stk) == 0))
                 return;
     } else {
-        /* (Re)build when too full, and after a reset that left it stale. */
-        if ((s->count + 1) * 2 > s->hcap || s->count == GS_LINEAR) {
-            if ((s->count + 1) * 2 > s->hcap) {
-                if (!gs_index_grow(s)) {
-                    s->overflow = true;
-                    return;
-                }
-            } else {
-                for (size_t i = 0; i < s->count; i++) {
-                    size_t j = (size_t)s->hash[i] & (s->hcap - 1);
-                    while (s->hgen[j] == s->gen) j = (j + 1) & (s->hcap - 1);
-                    s->hgen[j] = s->gen;
-                    s->hidx[j] = (uint32_t)i;
-                }
+        /* Build on first use in this generation, grow when half full. */
+        if ((s->count + 1) * 2 > s->hcap) {
+            if (!gs_index_grow(s)) {
+                s->overflow = true;
+                return;
             }
+        } else if (s->idx_gen != s->gen) {
+            for (size_t i = 0; i < s->count; i++) {
+                size_t j = (size_t)s->hash[i] & (s->hcap - 1);
+                while (s->hgen[j] == s->gen) j = (j + 1) & (s->hcap - 1);
+                s->hgen[j] = s->gen;
+                s->hidx[j] = (uint32_t)i;
+            }
+            s->idx_gen = s->gen;
         }
         k = (size_t)h & (s->hcap - 1);
         for (; s->hgen[k] == s->gen; k = (k + 1) & (s->hcap - 1)) {

@@ -99,10 +99,6 @@ text after comment
 {% set gen = lst | select("odd") %}{{ gen | list }}|{{ gen | join(",") }}|{{ lst | map("string") | join("|") }}
 '''
 
-CASES = []
-for i, line in enumerate([l for l in T.strip("\n").split("\n{% ") ]):
-    pass
-
 def render(src, ctx=CTX):
     try:
         return {"expected": env.from_string(src).render(**ctx)}
