@@ -4,6 +4,7 @@
  * token references, and vocabulary masking checked against token-by-token
  * brute force. */
 #include "cllm.h"
+#include "core/core.h"
 #include "sampling/grammar.h"
 #include "testutil.h"
 
@@ -166,6 +167,44 @@ int main(void) {
     check_error("root ::= [z-a]", "line 1", "reversed");
     check_error("root ::= \"a\" )", "line 1, column 14", "unexpected ')'");
     check_error("\n\n  root ::= [abc", "line 3, column 12", "unterminated character class");
+    /* each '+' doubles the expansion: must fail fast, not exhaust memory */
+    {
+        static char big[1200];
+        memset(big, 0, sizeof big);
+        strcpy(big, "root ::= \"");
+        memset(big + strlen(big), 'a', 1000);
+        strcat(big, "\"{10000}");
+        check_error(big, "line 1", "too large");
+    }
+    /* Fuzzer regression: duplicate stacks right at the linear/hashed dedupe
+     * switch used to fill the index forever. */
+    {
+        cllm_grammar *g = NULL;
+        CHECK(cllm_grammar_init("root ::=...+..+++++++++.+++++++++++++", NULL, NULL, &g) == CLLM_OK, "fuzz grammar");
+        static const char txt[] = "\0` [ \\t\\n]*| ";
+        uint64_t t0 = cllm_time_ns();
+        for (size_t i = 0; g && i + 1 < sizeof txt; i++)
+            if (cllm_grammar_accept_bytes(g, txt + i, 1) != CLLM_OK) break;
+        double ms = (double)(cllm_time_ns() - t0) / 1e6;
+        CHECK(ms < 5000, "fuzz regression input: %.0f ms", ms);
+        cllm_grammar_free(g);
+    }
+    /* A very ambiguous grammar: many parse stacks per step, still quick. */
+    {
+        cllm_grammar *g = NULL;
+        CHECK(cllm_grammar_init("root ::= . . .+ . .++++++++++++++++++++++++++++++++++ .* . . . .", NULL, NULL, &g) == CLLM_OK,
+              "ambiguous grammar parses: %s", cllm_last_error());
+        uint64_t t0 = cllm_time_ns();
+        bool ok = g && run_text(g, "abcdefghijklmnopqrstuvwxyz0123456789", 1);
+        double ms = (double)(cllm_time_ns() - t0) / 1e6;
+        /* The number of distinct parses explodes: the matcher stops at its
+         * stack limit with a clear error instead of exhausting memory. */
+        CHECK(!ok && g && strstr(cllm_grammar_last_error(g), "too ambiguous"), "ambiguity limit: %s",
+              g ? cllm_grammar_last_error(g) : "");
+        CHECK(ms < 5000, "ambiguous grammar: %.0f ms", ms);
+        printf("ambiguous grammar: stopped after %.1f ms\n", ms);
+        cllm_grammar_free(g);
+    }
 
     /* ---------- long rule chains: work, or fail cleanly (no stack overflow) ---------- */
     for (int n = 1500; n <= 100000; n += 98500) {

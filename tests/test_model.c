@@ -120,7 +120,10 @@ static void test_load_errors(void) {
 }
 
 /* ----------------------------------------------------------- multi-seq */
-static void test_multi_seq(const char *model, cllm_type kv, double tol) {
+/* shift_tol: the K shift re-rotates keys, a ~1e-7 change; with quantized
+ * weights one 8-bit activation rounding the other way moves logits ~1e-2 of
+ * their max on these random models (golden/README.md), so those get 5e-2. */
+static void test_multi_seq(const char *model, cllm_type kv, double tol, double shift_tol) {
     cllm_model *m = NULL;
     if (cllm_model_load(test_shared_path(model), NULL, &m) != CLLM_OK) {
         CHECK(0, "%s: %s", model, cllm_last_error());
@@ -199,7 +202,8 @@ static void test_multi_seq(const char *model, cllm_type kv, double tol) {
     cllm_batch_clear(&b);
     cllm_batch_add(&b, 300, 7, &s0, 1, true);
     CHECK(cllm_decode(c, &b) == CLLM_OK, "after rm");
-    CHECK(rel_diff(r1 + 7 * nv, cllm_get_logits_ith(c, 0), nv) <= tol, "rm + redo");
+    CHECK(rel_diff(r1 + 7 * nv, cllm_get_logits_ith(c, 0), nv) <= tol, "%s: rm + redo: %.3g", model,
+          rel_diff(r1 + 7 * nv, cllm_get_logits_ith(c, 0), nv));
     /* seq_keep(1) removes seq 0's private token */
     cllm_kv_seq_keep(c, 1);
     CHECK(cllm_kv_seq_pos_max(c, 0) == -1 && cllm_kv_seq_pos_max(c, 1) == 7, "keep 1");
@@ -216,8 +220,7 @@ static void test_multi_seq(const char *model, cllm_type kv, double tol) {
     CHECK(cllm_decode(c, &b) == CLLM_OK, "after shift");
     float *r2 = run_alone(m, P, 9, kv);
     const double dshift = rel_diff(r2 + 8 * nv, cllm_get_logits_ith(c, 0), nv);
-    /* F32/F16 keys rotate with rounding only; Q8_0 keys are re-quantized */
-    CHECK(dshift <= (kv == CLLM_TYPE_Q8_0 ? 5e-2 : 1e-3), "K shift re-rotation: %.3g", dshift);
+    CHECK(dshift <= shift_tol, "K shift re-rotation: %.3g", dshift);
     printf("%s kv %s: K shift max rel diff %.2e\n", model, cllm_type_name(kv), dshift);
     free(r0);
     free(r1);
@@ -358,10 +361,15 @@ static void test_load_time(void) {
 int main(void) {
     test_require_shared("models");
     test_load_errors();
-    test_multi_seq("models/synthetic/llama-q4_k_m.gguf", CLLM_TYPE_F32, 1e-5);
-    test_multi_seq("models/synthetic/qwen3-f32.gguf", CLLM_TYPE_F16, 1e-5);
-    test_multi_seq("models/synthetic/llama-q8_0.gguf", CLLM_TYPE_Q8_0, 1e-5);
-    test_multi_seq("models/real/stories260K.gguf", CLLM_TYPE_F32, 1e-5);
+    /* Float weights: 1e-4 (one token vs a tile of tokens sums in another order;
+     * the same batch shapes give bit-identical logits). Quantized weights: the kernels'
+     * multi-token tiles sum in another order than single dot products, and one
+     * 8-bit activation rounding the other way moves logits ~1e-2 of their max
+     * on these random models (golden/README.md), so 5e-2 there. */
+    test_multi_seq("models/synthetic/llama-q4_k_m.gguf", CLLM_TYPE_F32, 5e-2, 5e-2);
+    test_multi_seq("models/synthetic/qwen3-f32.gguf", CLLM_TYPE_F16, 1e-4, 1e-3);
+    test_multi_seq("models/synthetic/llama-q8_0.gguf", CLLM_TYPE_Q8_0, 5e-2, 5e-2);
+    test_multi_seq("models/real/stories260K.gguf", CLLM_TYPE_F32, 1e-4, 1e-4);
     test_capacity();
     test_variants();
     test_load_time();

@@ -1,8 +1,8 @@
 /* test_ops.c: the CPU ops against naive double-precision references:
- * thread pool (runs, barriers, partial runs), matmul for every weight type
+ * thread pool (every item exactly once, any grain), matmul for every weight type
  * with a kernel (reference: dequantized weights x dequantized activations
  * of the kernel's act type), RMSNorm, RoPE (normal, NEOX, linear scaling,
- * freq factors), multi-sequence causal attention with GQA for F32/F16/Q8_0
+ * freq factors, YaRN), multi-sequence causal attention with GQA for F32/F16/Q8_0
  * caches, and the KV cache cell bookkeeping. */
 #include "core/core.h"
 #include "cpu/kernels.h"
@@ -30,24 +30,15 @@ static float frand(void) {   /* uniform in [-1, 1) */
 /* ------------------------------------------------------------ thread pool */
 typedef struct pool_task {
     int64_t n;
-    int64_t *data;
-    atomic_llong sum;
-    cllm_threadpool *tp;
-    atomic_int calls;
+    atomic_int *hits;     /* [n]: each item must be processed exactly once */
+    atomic_int bad_ith;
+    int n_threads;
 } pool_task;
 
-static void pool_fn(void *arg, int ith, int nth) {
+static void pool_fn(void *arg, int64_t i0, int64_t i1, int ith) {
     pool_task *t = arg;
-    atomic_fetch_add(&t->calls, 1);
-    int64_t a, b;
-    cllm_split_range(t->n, ith, nth, &a, &b);
-    for (int64_t i = a; i < b; i++) t->data[i] = i;
-    cllm_threadpool_barrier(t->tp);
-    /* phase 2 reads what other threads wrote in phase 1 */
-    long long s = 0;
-    for (int64_t i = a; i < b; i++) s += t->data[t->n - 1 - i];
-    atomic_fetch_add(&t->sum, s);
-    cllm_threadpool_barrier(t->tp);
+    if (ith < 0 || ith >= t->n_threads) atomic_fetch_add(&t->bad_ith, 1);
+    for (int64_t i = i0; i < i1; i++) atomic_fetch_add(&t->hits[i], 1);
 }
 
 static void test_pool(void) {
@@ -56,17 +47,18 @@ static void test_pool(void) {
         CHECK(cllm_threadpool_init(nt, &tp) == CLLM_OK, "pool init %d", nt);
         if (!tp) continue;
         int bad = 0;
-        for (int rep = 0; rep < 300; rep++) {
-            pool_task t = {.n = 1000 + rep, .tp = tp};
-            t.data = calloc((size_t)t.n, sizeof(int64_t));
-            atomic_init(&t.sum, 0);
-            atomic_init(&t.calls, 0);
-            const int use = 1 + rep % nt;
-            cllm_threadpool_run_n(tp, use, pool_fn, &t);
-            if (atomic_load(&t.sum) != (long long)t.n * (t.n - 1) / 2 || atomic_load(&t.calls) != use) bad++;
-            free(t.data);
+        for (int rep = 0; rep < 400; rep++) {
+            pool_task t = {.n = 1 + rep * 7 % 997, .n_threads = nt};
+            t.hits = calloc((size_t)t.n, sizeof(atomic_int));
+            atomic_init(&t.bad_ith, 0);
+            const int64_t grain = 1 + rep % 13;
+            cllm_threadpool_for(tp, t.n, grain, pool_fn, &t);
+            for (int64_t i = 0; i < t.n; i++) bad += atomic_load(&t.hits[i]) != 1;
+            bad += atomic_load(&t.bad_ith);
+            free(t.hits);
         }
-        CHECK(bad == 0, "%d threads: %d bad runs", nt, bad);
+        CHECK(bad == 0, "%d threads: %d items not processed exactly once", nt, bad);
+        CHECK(cllm_threadpool_grain(tp, 100, 2) == (100 + 2 * nt - 1) / (2 * nt), "grain");
         cllm_threadpool_free(tp);
     }
     cllm_threadpool *tp = NULL;
@@ -116,7 +108,7 @@ static void test_matmul(void) {
                       cllm_type_name(t));
             }
             free(tmp);
-            w[k] = (cllm_weight){"w", t, K, rows[k], rb, wdata[k]};
+            w[k] = (cllm_weight){"w", t, K, rows[k], rb, wdata[k], NULL};
         }
         double worst = 0;
         for (int tn = 0; tn < 3; tn++) {
@@ -222,6 +214,33 @@ static void test_norm_rope(void) {
         CHECK(err < 2e-3, "rope variant %d: error %.3g", variant, err);
         free(q);
         free(q0);
+    }
+
+    /* YaRN (ggml's rope_yarn): factor 4, original context 2048, NEOX, all dims. */
+    {
+        cllm_rope_params rp = {.n_dims = hd, .mode = CLLM_ROPE_NEOX, .freq_base = 10000.0f, .freq_scale = 0.25f,
+                               .ext_factor = 1.0f, .attn_factor = 1.0f, .beta_fast = 32, .beta_slow = 1,
+                               .n_ctx_orig = 2048, .freq_factors = NULL};
+        float q[64], q0[64];
+        for (int i = 0; i < hd; i++) q0[i] = q[i] = frand();
+        const int32_t p1 = 300;
+        cllm_ops_cpu()->rope(c, q, hd, 1, 1, hd, &p1, &rp);
+        const double PI = 3.14159265358979323846;
+        double lo = floor(hd * log(2048.0 / (32 * 2 * PI)) / (2 * log(10000.0)));
+        double hi = ceil(hd * log(2048.0 / (1 * 2 * PI)) / (2 * log(10000.0)));
+        lo = fmax(0, lo);
+        hi = fmin(hd - 1, hi);
+        const double msc = 1.0 + 0.1 * log(1.0 / 0.25);
+        double err = 0;
+        for (int i = 0; i < hd / 2; i++) {
+            const double ex = p1 * pow(10000.0, -2.0 * i / hd), in = 0.25 * ex;
+            const double ramp = 1.0 - fmin(1.0, fmax(0.0, (i - lo) / fmax(0.001, hi - lo)));
+            const double th = in * (1 - ramp) + ex * ramp;
+            const double r0 = (q0[i] * cos(th) - q0[i + hd / 2] * sin(th)) * msc;
+            const double r1 = (q0[i] * sin(th) + q0[i + hd / 2] * cos(th)) * msc;
+            err = fmax(err, fmax(fabs(q[i] - r0), fabs(q[i + hd / 2] - r1)));
+        }
+        CHECK(err < 2e-3, "yarn rope error %.3g", err);
     }
     cllm_ops_ctx_free(c);
 }

@@ -93,6 +93,19 @@ for model in stories260K.gguf tinyllama-v0-q4_0.gguf; do
     note "malformed requests"
     bash "$HERE/server/malformed.sh" "$BASE" "$KEY" || bad "malformed suite ($model)"
   fi
+  note "native routes"
+  H=(-H "Authorization: Bearer $KEY" -H 'Content-Type: application/json')
+  toks=$(curl -s "${H[@]}" -d '{"content":"Once upon a time, Lily"}' "$BASE/tokenize" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["tokens"]))')
+  text=$(curl -s "${H[@]}" -d "{\"tokens\":$toks}" "$BASE/detokenize" | python3 -c 'import json,sys; print(json.load(sys.stdin)["content"])')
+  [ "$text" = "Once upon a time, Lily" ] || bad "tokenize/detokenize round trip: $toks -> '$text'"
+  curl -s "${H[@]}" "$BASE/metrics" | grep -q '^cllm:kv_cache_usage_ratio ' || bad "/metrics"
+  curl -s "${H[@]}" "$BASE/slots" | grep -q '"state":"idle"' || bad "/slots"
+  curl -s "${H[@]}" "$BASE/props" | grep -q '"total_slots":4' || bad "/props"
+  # the same prompt twice: the second reuses the cached prefix
+  for _ in 1 2; do
+    out=$(curl -s "${H[@]}" -d '{"prompt":"Once upon a time there was a cat","max_tokens":4,"temperature":0}' "$BASE/v1/completions")
+  done
+  echo "$out" | grep -q '"cached_tokens":[1-9]' || bad "prompt cache not reused: $out"
   note "SDK clients"
   timeout 300 node "$HERE/server/sdk_test.mjs" "$BASE" "$KEY" || bad "SDK tests ($model)"
   note "concurrency"

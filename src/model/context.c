@@ -230,18 +230,29 @@ cllm_status cllm_decode(cllm_context *c, const cllm_batch *b) {
         .pos = c->pos, .seqm = c->seqm, .cells = c->cells, .rope = c->rope,
         .x = c->x, .xn = c->xn, .q = c->q, .k = c->k, .v = c->v, .attn = c->attn, .g = c->g, .u = c->u, .o = c->o,
     };
-    CLLM_OP(c->ops, get_rows, &m->tok_embd, b->token, n, c->x);
-    for (int il = 0; il < hp->n_layer; il++) m->arch->forward_layer(&f, il);
-
-    /* Gather the output rows, final norm, output projection. */
+    /* Output rows (tokens that want logits), in batch order. */
     for (int32_t i = 0; i < n; i++) c->out_map[i] = -1;
     int32_t r = 0;
     for (int32_t i = 0; i < n; i++) {
         if (!(b->logits && b->logits[i])) continue;
-        memcpy(c->xn + (size_t)r * (size_t)E, c->x + (size_t)i * (size_t)E, sizeof(float) * (size_t)E);
         c->out_map[i] = r;
         c->out_tok[r] = i;
         r++;
+    }
+    /* Without embeddings, the last layer carries only the output rows past
+     * attention (and nothing at all when no logits are wanted). */
+    if (!c->p.embeddings) {
+        f.keep = c->out_tok;
+        f.n_keep = n_out;
+    }
+    CLLM_OP(c->ops, get_rows, &m->tok_embd, b->token, n, c->x);
+    for (int il = 0; il < hp->n_layer; il++) m->arch->forward_layer(&f, il);
+
+    /* Final norm and output projection of the output rows: already rows
+     * 0..n_out-1 of x when the last layer compacted them. */
+    for (int32_t k = 0; k < n_out; k++) {
+        const int32_t src = f.keep ? k : c->out_tok[k];
+        memcpy(c->xn + (size_t)k * (size_t)E, c->x + (size_t)src * (size_t)E, sizeof(float) * (size_t)E);
     }
     if (c->p.embeddings) {
         CLLM_OP(c->ops, rms_norm, c->x, c->embd, (const float *)m->output_norm.data, E, E, n, hp->rms_eps);

@@ -25,6 +25,10 @@ typedef struct cllm_fwd {
     float *attn;                /* attention output [n_tok][n_head*hd] */
     float *g, *u;               /* FFN gate/up [n_tok][n_ff] */
     float *o;                   /* projection output [n_tok][n_embd] */
+    /* Last layer: after attention only these rows are carried on (the ones
+     * that want logits), compacted to rows 0..n_keep-1 of x. NULL: all. */
+    const int32_t *keep;
+    int n_keep;
 } cllm_fwd;
 
 struct cllm_context {

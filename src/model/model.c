@@ -103,8 +103,12 @@ cllm_status cllm_model_bind_standard(cllm_model *m, const cllm_bind_flags *fl) {
         B(ffn_gate, "ffn_gate.weight", E, F, true);
         B(ffn_up, "ffn_up.weight", E, F, true);
         B(ffn_down, "ffn_down.weight", F, E, true);
+        /* load-time repack for the GEMM kernels (src/ops/repack_weights.c) */
+        cllm_weight *const rw[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+        for (size_t i = 0; i < sizeof rw / sizeof rw[0]; i++) cllm_ops_weight_repack(rw[i], &m->rp);
     }
 #undef B
+    cllm_ops_weight_repack(&m->output, &m->rp);
     return CLLM_OK;
 }
 
@@ -156,12 +160,14 @@ cllm_status cllm_model_load(const char *path, const cllm_model_params *params, c
     }
     for (size_t i = 0; i < sizeof g_archs / sizeof g_archs[0]; i++)
         if (!strcmp(arch, g_archs[i]->name)) m->arch = g_archs[i];
+    snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);   /* arch is borrowed from the gguf */
     if (!m->arch) {
+        char name[64];
+        memcpy(name, m->arch_name, sizeof name);
         cllm_model_free(m);
         return cllm_set_last_error(CLLM_ERR_UNSUPPORTED, "model: architecture '%s' is not supported "
-                                   "(supported: llama, qwen2, qwen3)", arch);
+                                   "(supported: llama, qwen2, qwen3)", name);
     }
-    snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);
     st = cllm_hparams_load(m);
     /* The vocab (tokenizer) is copied out of the file. A model whose weights
      * are fine but whose tokenizer cllm cannot read still runs on token ids
@@ -200,6 +206,7 @@ cllm_status cllm_model_load(const char *path, const cllm_model_params *params, c
 void cllm_model_free(cllm_model *m) {
     if (!m) return;
     free(m->layers);
+    cllm_ops_rp_free(m->rp);
     cllm_vocab_free(m->vocab);
     cllm_gguf_free(m->gguf);
     cllm_afree(m->file_buf);

@@ -1,113 +1,178 @@
 /* attention.c: causal multi-sequence attention with GQA over one layer's KV
- * cells (non-flash: scores, softmax, weighted sum of V, like ggml's
- * soft_max + mul_mat path). Work items are (token, head) pairs split over
- * threads. Q.K dot products use the kernel table for the cache type (F32,
- * F16 with the query converted to F16, Q8_0 with the query quantized to
- * Q8_0), so the cache is never dequantized as a whole. */
+ * cells, tiled with an online softmax (running max and sum per row, as in
+ * flash attention), so no score row of n_kv floats is ever materialised and
+ * each V row is converted once per tile instead of once per (token, head).
+ *
+ * Work item = (kv head g, tile of up to AT_ROWS rows), where a row is one
+ * (token, query head of group g) pair; items are split over threads. For
+ * each chunk of AT_CELLS cells: scores = scale * q.k with the kernel table's
+ * dot product for the cache type (F32; F16 with the query converted to F16;
+ * Q8_0 with the query quantized to Q8_0), masked (cell visible to token t
+ * iff it belongs to every sequence of t and pos <= pos_t); then the V slices
+ * of the chunk are converted to float once and accumulated into every row. */
 #include "ops/ops_cpu.h"
 #include "core/fp16.h"
 #include "quant/blocks.h"
 #include "tensor/types.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
-typedef struct attn_task {
-    cllm_ops_ctx *c;
-    const cllm_attn_args *a;
-} attn_task;
+#define AT_ROWS 32
+#define AT_CELLS 64
 
-/* acc += p * v for one head of hd elements stored as type t. */
-static void axpy_row(cllm_type t, const void *v, float p, float *acc, int hd) {
+/* F16 -> F32 by table (256 KiB, built once): the V conversion is the inner
+ * loop of attention with an F16 cache. */
+static float g_f16_table[65536];
+static pthread_once_t g_f16_once = PTHREAD_ONCE_INIT;
+static void f16_table_init(void) {
+    for (uint32_t i = 0; i < 65536; i++) g_f16_table[i] = cllm_fp16_to_fp32((cllm_fp16)i);
+}
+
+/* Convert one V head slice (hd elements of type t) to float. */
+static void v_to_float(cllm_type t, const void *v, float *out, int hd) {
     if (t == CLLM_TYPE_F32) {
-        const float *vf = v;
-        for (int i = 0; i < hd; i++) acc[i] += p * vf[i];
+        memcpy(out, v, sizeof(float) * (size_t)hd);
     } else if (t == CLLM_TYPE_F16) {
-        const cllm_fp16 *vh = v;
-        for (int i = 0; i < hd; i++) acc[i] += p * cllm_fp16_to_fp32(vh[i]);
+        const cllm_fp16 *h = v;
+        for (int i = 0; i < hd; i++) out[i] = g_f16_table[h[i]];
     } else { /* Q8_0 */
         const cllm_block_q8_0 *b = v;
         for (int k = 0; k < hd / QK8_0; k++) {
-            const float d = p * cllm_fp16_to_fp32(b[k].d);
-            float *o = acc + k * QK8_0;
-            for (int i = 0; i < QK8_0; i++) o[i] += d * (float)b[k].qs[i];
+            const float d = g_f16_table[b[k].d];
+            for (int i = 0; i < QK8_0; i++) out[k * QK8_0 + i] = d * (float)b[k].qs[i];
         }
     }
 }
 
-static void attn_run(void *arg, int ith, int nth) {
+/* Per-thread scratch this file needs, in floats, for head dim hd. */
+size_t cllm_attn_scratch_floats(int hd) {
+    return (size_t)AT_ROWS * hd          /* acc */
+         + (size_t)AT_ROWS * hd          /* converted queries (<= 4 bytes/element) */
+         + (size_t)AT_ROWS * AT_CELLS    /* scores */
+         + (size_t)AT_CELLS * hd         /* V chunk */
+         + 2 * AT_ROWS + 64;             /* running max and sum, slack */
+}
+
+typedef struct attn_task {
+    cllm_ops_ctx *c;
+    const cllm_attn_args *a;
+    int64_t tiles;   /* row tiles per kv head */
+} attn_task;
+
+static void attn_run(void *arg, int64_t i0, int64_t i1, int ith) {
     attn_task *t = arg;
     const cllm_attn_args *a = t->a;
     cllm_ops_ctx *c = t->c;
     const int hd = a->head_dim;
     const int group = a->n_head / a->n_head_kv;
+    const int64_t rows_total = (int64_t)a->n_tok * group;
     const cllm_type act = c->kern->type[a->kv_type].act_type;
     cllm_vec_dot_fn dot = c->kern->type[a->kv_type].vec_dot;
     cllm_from_float_fn ff = act == CLLM_TYPE_F32 ? NULL : c->kern->from_float[act];
     const size_t head_bytes = (size_t)cllm_type_row_size(a->kv_type, hd);
+    const size_t act_bytes = act == CLLM_TYPE_F32 ? sizeof(float) * (size_t)hd : (size_t)cllm_type_row_size(act, hd);
 
-    float *scratch = cllm_ops_thr(c, ith);
-    float *scores = scratch;                             /* [n_ctx] */
-    float *acc = scratch + c->lim.n_ctx;                 /* [head_dim] */
-    void *qconv = acc + c->lim.head_dim;                 /* >= head_dim*4 bytes */
+    float *acc = cllm_ops_thr(c, ith);
+    float *qconv = acc + (size_t)AT_ROWS * hd;
+    float *sc = qconv + (size_t)AT_ROWS * hd;
+    float *vc = sc + (size_t)AT_ROWS * AT_CELLS;
+    float *mx = vc + (size_t)AT_CELLS * hd;
+    float *sum = mx + AT_ROWS;
 
-    int64_t i0, i1;
-    cllm_split_range((int64_t)a->n_tok * a->n_head, ith, nth, &i0, &i1);
-    for (int64_t it = i0; it < i1; it++) {
-        const int tk = (int)(it / a->n_head);
-        const int h = (int)(it % a->n_head);
-        const int g = h / group;
-        const float *q = a->q + (int64_t)tk * a->q_stride + (int64_t)h * hd;
-        const void *qa = q;
-        if (ff) {
-            ff(q, qconv, hd);
-            qa = qconv;
+    for (int64_t item = i0; item < i1; item++) {
+        const int g = (int)(item / t->tiles);
+        const int64_t r0 = (item % t->tiles) * AT_ROWS;
+        const int nr = (int)(rows_total - r0 < AT_ROWS ? rows_total - r0 : AT_ROWS);
+        int32_t pos_hi = -1;
+        for (int r = 0; r < nr; r++) {
+            const int tk = (int)((r0 + r) / group);
+            const int h = g * group + (int)((r0 + r) % group);
+            const float *q = a->q + (int64_t)tk * a->q_stride + (int64_t)h * hd;
+            char *qd = (char *)qconv + (size_t)r * act_bytes;
+            if (ff) ff(q, qd, hd);
+            else memcpy(qd, q, sizeof(float) * (size_t)hd);
+            mx[r] = -INFINITY;
+            sum[r] = 0.0f;
+            if (a->tok_pos[tk] > pos_hi) pos_hi = a->tok_pos[tk];
         }
-        const int32_t tpos = a->tok_pos[tk];
-        const uint64_t tseq = a->tok_seq[tk];
-        float mx = -INFINITY;
-        for (int j = 0; j < a->n_kv; j++) {
-            const uint64_t cs = a->cell_seq[j];
-            if (cs == 0 || (tseq & ~cs) != 0 || a->cell_pos[j] > tpos) {
-                scores[j] = -INFINITY;
-                continue;
+        memset(acc, 0, sizeof(float) * (size_t)nr * (size_t)hd);
+        for (int j0 = 0; j0 < a->n_kv; j0 += AT_CELLS) {
+            const int nc = a->n_kv - j0 < AT_CELLS ? a->n_kv - j0 : AT_CELLS;
+            bool any = false;
+            for (int j = 0; j < nc && !any; j++) any = a->cell_seq[j0 + j] != 0 && a->cell_pos[j0 + j] <= pos_hi;
+            if (!any) continue;
+            /* scores for every row of the tile; chunk max per row */
+            for (int r = 0; r < nr; r++) {
+                const int tk = (int)((r0 + r) / group);
+                const int32_t tpos = a->tok_pos[tk];
+                const uint64_t tseq = a->tok_seq[tk];
+                const char *qd = (const char *)qconv + (size_t)r * act_bytes;
+                float *s = sc + (size_t)r * AT_CELLS;
+                float cm = -INFINITY;
+                for (int j = 0; j < nc; j++) {
+                    const uint64_t cs = a->cell_seq[j0 + j];
+                    if (cs == 0 || (tseq & ~cs) != 0 || a->cell_pos[j0 + j] > tpos) {
+                        s[j] = -INFINITY;
+                        continue;
+                    }
+                    float v;
+                    dot(hd, &v, (const char *)a->k + (size_t)(j0 + j) * a->kv_row_bytes + (size_t)g * head_bytes, qd);
+                    s[j] = v * a->scale;
+                    if (s[j] > cm) cm = s[j];
+                }
+                if (cm == -INFINITY) continue;
+                /* rescale the running state to the new max, then exp the chunk */
+                const float m_new = cm > mx[r] ? cm : mx[r];
+                const float f = mx[r] == -INFINITY ? 0.0f : expf(mx[r] - m_new);
+                if (f != 1.0f) {
+                    float *ar = acc + (size_t)r * hd;
+                    for (int i = 0; i < hd; i++) ar[i] *= f;
+                    sum[r] *= f;
+                }
+                mx[r] = m_new;
+                for (int j = 0; j < nc; j++) {
+                    const float p = s[j] == -INFINITY ? 0.0f : expf(s[j] - m_new);
+                    s[j] = p;
+                    sum[r] += p;
+                }
             }
-            float s;
-            dot(hd, &s, (const char *)a->k + (size_t)j * a->kv_row_bytes + (size_t)g * head_bytes, qa);
-            s *= a->scale;
-            scores[j] = s;
-            if (s > mx) mx = s;
-        }
-        float *out = a->out + (int64_t)tk * a->out_stride + (int64_t)h * hd;
-        memset(acc, 0, sizeof(float) * (size_t)hd);
-        if (mx == -INFINITY) {   /* nothing visible: cannot happen for a token that sees itself */
-            memcpy(out, acc, sizeof(float) * (size_t)hd);
-            continue;
-        }
-        double sum = 0.0;
-        for (int j = 0; j < a->n_kv; j++) {
-            if (scores[j] == -INFINITY) {
-                scores[j] = 0.0f;
-                continue;
+            /* V: each visible cell's slice converted once, added to all rows */
+            for (int j = 0; j < nc; j++) {
+                bool used = false;
+                for (int r = 0; r < nr && !used; r++) used = sc[(size_t)r * AT_CELLS + j] > 0.0f && mx[r] != -INFINITY;
+                if (!used) continue;
+                v_to_float(a->kv_type, (const char *)a->v + (size_t)(j0 + j) * a->kv_row_bytes + (size_t)g * head_bytes,
+                           vc, hd);
+                for (int r = 0; r < nr; r++) {
+                    const float p = sc[(size_t)r * AT_CELLS + j];
+                    if (!(p > 0.0f)) continue;
+                    float *ar = acc + (size_t)r * hd;
+                    for (int i = 0; i < hd; i++) ar[i] += p * vc[i];
+                }
             }
-            const float e = expf(scores[j] - mx);
-            scores[j] = e;
-            sum += (double)e;
+            /* rows whose chunk was fully masked keep stale scores: clear them */
+            for (int r = 0; r < nr; r++) {
+                float *s = sc + (size_t)r * AT_CELLS;
+                for (int j = 0; j < nc; j++) s[j] = 0.0f;
+            }
         }
-        const float inv = (float)(1.0 / sum);
-        for (int j = 0; j < a->n_kv; j++) {
-            if (scores[j] == 0.0f) continue;
-            axpy_row(a->kv_type, (const char *)a->v + (size_t)j * a->kv_row_bytes + (size_t)g * head_bytes,
-                     scores[j] * inv, acc, hd);
+        for (int r = 0; r < nr; r++) {
+            const int tk = (int)((r0 + r) / group);
+            const int h = g * group + (int)((r0 + r) % group);
+            float *out = a->out + (int64_t)tk * a->out_stride + (int64_t)h * hd;
+            const float inv = sum[r] > 0.0f ? 1.0f / sum[r] : 0.0f;   /* nothing visible: zeros */
+            const float *ar = acc + (size_t)r * hd;
+            for (int i = 0; i < hd; i++) out[i] = ar[i] * inv;
         }
-        memcpy(out, acc, sizeof(float) * (size_t)hd);
     }
 }
 
 void cllm_cpu_attention(cllm_ops_ctx *c, const cllm_attn_args *a) {
-    attn_task t = {c, a};
-    int64_t items = (int64_t)a->n_tok * a->n_head;
-    int nth = cllm_threadpool_n_threads(c->tp);
-    if (items < nth) nth = (int)items;
-    cllm_threadpool_run_n(c->tp, nth, attn_run, &t);
+    pthread_once(&g_f16_once, f16_table_init);
+    const int group = a->n_head / a->n_head_kv;
+    attn_task t = {c, a, ((int64_t)a->n_tok * group + AT_ROWS - 1) / AT_ROWS};
+    const int64_t items = (int64_t)a->n_head_kv * t.tiles;
+    cllm_threadpool_for(c->tp, items, 1, attn_run, &t);
 }

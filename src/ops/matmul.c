@@ -5,9 +5,16 @@
  * float ones) with the kernel table's from_float, rows split over threads.
  * Phase 2: each thread takes a contiguous range of output rows (over all n_w
  * weights concatenated) and, for blocks of CLLM_MM_ROWS weight rows, loops
- * over tiles of CLLM_MM_TOKS tokens calling the integer vec_dot. Rows outer,
+ * over tiles of CLLM_MM_TOKS tokens calling the kernel table's tile of
+ * integer dot products (cllm_cpu_vec_dot_tile; vec_dot for one token). Rows outer,
  * tokens inner: each weight row is read from memory once per batch, and the
- * row block stays in L1/L2 while the tiles of activations stream by. */
+ * row block stays in L1/L2 while the tiles of activations stream by.
+ *
+ * Weights repacked at load (w->rp, cpu/repack.h; CLLM_RP_ROWS == CLLM_MM_ROWS
+ * rows per group) go to the table's gemm_rp instead, for batches of at least
+ * CLLM_RP_MIN_TOK tokens; phase 1 then also computes each activation block's
+ * float scale and quant sum (cllm_rp_aux) once, stored after the rows. */
+#include "cpu/repack.h"
 #include "ops/ops_cpu.h"
 #include "tensor/types.h"
 
@@ -16,6 +23,8 @@
 
 #define CLLM_MM_ROWS 16
 #define CLLM_MM_TOKS 32
+#define CLLM_RP_MIN_TOK 2
+_Static_assert(CLLM_MM_ROWS == CLLM_RP_ROWS, "a row block is one repacked group");
 
 typedef struct mm_task {
     cllm_ops_ctx *c;
@@ -27,47 +36,59 @@ typedef struct mm_task {
     cllm_type act;
     const void *xa;       /* converted activations */
     size_t arow;          /* bytes per converted row */
-    int64_t total_rows;
+    int64_t blk0[4];      /* first block index of each weight (n_w <= 3) */
+    cllm_rp_aux *aux;     /* [n_tok][ne0/32] when a repacked weight is used, else NULL */
 } mm_task;
 
-static void mm_run(void *arg, int ith, int nth) {
+/* Phase 1: convert activation rows [i0, i1). */
+static void mm_convert(void *arg, int64_t i0, int64_t i1, int ith) {
+    (void)ith;
+    mm_task *t = arg;
+    const int64_t ne0 = t->w[0]->ne0;
+    cllm_from_float_fn ff = t->c->kern->from_float[t->act];
+    for (int64_t i = i0; i < i1; i++) {
+        char *row = (char *)t->c->act_buf + i * t->arow;
+        ff(t->x + i * ne0, row, ne0);
+        if (t->aux) cllm_cpu_rp_aux_row(row, ne0, t->aux + i * (ne0 / 32));
+    }
+}
+
+/* Phase 2: blocks [b0, b1) of CLLM_MM_ROWS weight rows, all tokens. */
+static void mm_blocks(void *arg, int64_t b0, int64_t b1, int ith) {
+    (void)ith;
     mm_task *t = arg;
     cllm_ops_ctx *c = t->c;
     const int64_t ne0 = t->w[0]->ne0;
-    if (t->act != CLLM_TYPE_F32) {
-        cllm_from_float_fn ff = c->kern->from_float[t->act];
-        int64_t a, b;
-        cllm_split_range(t->n_tok, ith, nth, &a, &b);
-        for (int64_t i = a; i < b; i++) ff(t->x + i * ne0, (char *)c->act_buf + i * t->arow, ne0);
-        cllm_threadpool_barrier(c->tp);
-    }
-    int64_t r0, r1;
-    /* Split rows in multiples of CLLM_MM_ROWS so threads do not share lines of y. */
-    const int64_t nblk = (t->total_rows + CLLM_MM_ROWS - 1) / CLLM_MM_ROWS;
-    cllm_split_range(nblk, ith, nth, &r0, &r1);
-    r0 *= CLLM_MM_ROWS;
-    r1 *= CLLM_MM_ROWS;
-    if (r1 > t->total_rows) r1 = t->total_rows;
     const char *xa = t->xa;
-    int64_t base = 0;
-    for (int wi = 0; wi < t->n_w && r0 < r1; wi++) {
+    for (int64_t bk = b0; bk < b1; bk++) {
+        int wi = 0;
+        while (wi + 1 < t->n_w && bk >= t->blk0[wi + 1]) wi++;
         const cllm_weight *w = t->w[wi];
-        const int64_t lo = r0 > base ? r0 - base : 0;
-        const int64_t hi = (r1 - base) < w->ne1 ? (r1 - base) : w->ne1;
-        base += w->ne1;
-        if (lo >= hi) continue;
+        const int64_t rb = (bk - t->blk0[wi]) * CLLM_MM_ROWS;
+        const int64_t re = rb + CLLM_MM_ROWS < w->ne1 ? rb + CLLM_MM_ROWS : w->ne1;
         cllm_vec_dot_fn dot = c->kern->type[w->type].vec_dot;
         float *y = t->y[wi];
         const int64_t ldy = w->ne1;
-        for (int64_t rb = lo; rb < hi; rb += CLLM_MM_ROWS) {
-            const int64_t re = rb + CLLM_MM_ROWS < hi ? rb + CLLM_MM_ROWS : hi;
+        if (w->rp && t->aux && c->kern->type[w->type].gemm_rp) {   /* repacked group: one GEMM call per token tile */
+            cllm_gemm_rp_fn gemm = c->kern->type[w->type].gemm_rp;
+            const int64_t nb = ne0 / 32;
             for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
                 const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
-                for (int64_t r = rb; r < re; r++) {
-                    const void *wr = (const char *)w->data + (size_t)r * w->row_bytes;
-                    for (int tk = tb; tk < te; tk++)
-                        dot(ne0, &y[(int64_t)tk * ldy + r], wr, xa + (size_t)tk * t->arow);
-                }
+                gemm(ne0, te - tb, &y[(int64_t)tb * ldy + rb], ldy, (const char *)w->rp + (size_t)rb * w->row_bytes,
+                     xa + (size_t)tb * t->arow, t->arow, t->aux + (int64_t)tb * nb, nb);
+            }
+            continue;
+        }
+        for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
+            const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
+            if (te - tb == 1) {   /* one token (decode): plain dot products */
+                for (int64_t r = rb; r < re; r++)
+                    dot(ne0, &y[(int64_t)tb * ldy + r], (const char *)w->data + (size_t)r * w->row_bytes,
+                        xa + (size_t)tb * t->arow);
+            } else {              /* a tile: the kernel shares unpacking across rows and tokens */
+                cllm_cpu_vec_dot_tile(c->kern, w->type, ne0, (int)(re - rb), te - tb, &y[(int64_t)tb * ldy + rb],
+                                      ldy, (const char *)w->data + (size_t)rb * w->row_bytes, w->row_bytes,
+                                      xa + (size_t)tb * t->arow, t->arow);
             }
         }
     }
@@ -75,14 +96,17 @@ static void mm_run(void *arg, int ith, int nth) {
 
 void cllm_cpu_matmul(cllm_ops_ctx *c, int n_w, const cllm_weight *const *w,
                      const float *x, int n_tok, float *const *y) {
-    assert(n_w >= 1 && n_tok >= 1 && n_tok <= c->lim.n_batch);
+    assert(n_w >= 1 && n_w <= 3 && n_tok >= 1 && n_tok <= c->lim.n_batch);
     const cllm_type act = c->kern->type[w[0]->type].act_type;
-    mm_task t = {c, n_w, w, x, n_tok, y, act, NULL, 0, 0};
+    mm_task t = {c, n_w, w, x, n_tok, y, act, NULL, 0, {0}, NULL};
+    int64_t nblk = 0;
     for (int i = 0; i < n_w; i++) {
         assert(w[i]->ne0 == w[0]->ne0);
         assert(c->kern->type[w[i]->type].act_type == act);
-        t.total_rows += w[i]->ne1;
+        t.blk0[i] = nblk;
+        nblk += (w[i]->ne1 + CLLM_MM_ROWS - 1) / CLLM_MM_ROWS;
     }
+    t.blk0[n_w] = nblk;
     assert(w[0]->ne0 <= c->lim.max_row);
     if (act == CLLM_TYPE_F32) {
         t.xa = x;
@@ -91,13 +115,18 @@ void cllm_cpu_matmul(cllm_ops_ctx *c, int n_w, const cllm_weight *const *w,
         t.xa = c->act_buf;
         t.arow = cllm_type_row_size(act, w[0]->ne0);
         assert(t.arow * (size_t)n_tok <= c->act_buf_bytes);
+        bool use_rp = false;
+        for (int i = 0; i < n_w; i++)
+            use_rp |= w[i]->rp != NULL && c->kern->type[w[i]->type].gemm_rp != NULL;
+        if (use_rp && act == CLLM_TYPE_Q8_0 && n_tok >= CLLM_RP_MIN_TOK) {
+            const size_t off = (t.arow * (size_t)n_tok + 63) & ~(size_t)63;
+            const size_t need = off + (size_t)n_tok * (size_t)(w[0]->ne0 / 32) * sizeof(cllm_rp_aux);
+            if (need <= c->act_buf_bytes) t.aux = (cllm_rp_aux *)((char *)c->act_buf + off);
+        }
+        cllm_threadpool_for(c->tp, n_tok, cllm_threadpool_grain(c->tp, n_tok, 2), mm_convert, &t);
     }
-    /* Tiny problems: fewer threads than row blocks wastes nothing, but do not
-     * wake threads that would get no rows. */
-    int64_t nblk = (t.total_rows + CLLM_MM_ROWS - 1) / CLLM_MM_ROWS;
-    int nth = cllm_threadpool_n_threads(c->tp);
-    if (nblk < nth) nth = (int)nblk;
-    cllm_threadpool_run_n(c->tp, nth, mm_run, &t);
+    /* Several blocks per claim when there are many (fewer atomics), one when few. */
+    cllm_threadpool_for(c->tp, nblk, cllm_threadpool_grain(c->tp, nblk, 8), mm_blocks, &t);
 }
 
 size_t cllm_ops_act_row_bytes(cllm_type wtype, int64_t n) {

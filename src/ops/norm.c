@@ -13,10 +13,9 @@ typedef struct norm_task {
     float eps;
 } norm_task;
 
-static void norm_run(void *arg, int ith, int nth) {
+static void norm_run(void *arg, int64_t a, int64_t b, int ith) {
+    (void)ith;
     norm_task *t = arg;
-    int64_t a, b;
-    cllm_split_range(t->n_rows, ith, nth, &a, &b);
     for (int64_t r = a; r < b; r++) {
         const float *x = t->x + r * t->ld;
         float *y = t->y + r * t->ld;
@@ -34,9 +33,7 @@ static void norm_run(void *arg, int ith, int nth) {
 void cllm_cpu_rms_norm(cllm_ops_ctx *c, const float *x, float *y, const float *w,
                        int64_t n, int64_t ld, int n_rows, float eps) {
     norm_task t = {x, y, w, n, ld, n_rows, eps};
-    int nth = cllm_threadpool_n_threads(c->tp);
-    /* Rows are cheap: one thread per few rows at least. */
-    int want = n_rows * n >= 16384 ? n_rows : 1;
-    if (want < nth) nth = want < 1 ? 1 : want;
-    cllm_threadpool_run_n(c->tp, nth, norm_run, &t);
+    /* Rows are cheap: small problems stay on the caller. */
+    const int64_t grain = (int64_t)n_rows * n < 16384 ? n_rows : cllm_threadpool_grain(c->tp, n_rows, 2);
+    cllm_threadpool_for(c->tp, n_rows, grain, norm_run, &t);
 }

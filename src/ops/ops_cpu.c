@@ -20,10 +20,9 @@ typedef struct ew_task {
     bool x_is_row;
 } ew_task;
 
-static void add_run(void *arg, int ith, int nth) {
+static void add_run(void *arg, int64_t a, int64_t b, int ith) {
+    (void)ith;
     ew_task *t = arg;
-    int64_t a, b;
-    cllm_split_range(t->n_rows, ith, nth, &a, &b);
     for (int64_t r = a; r < b; r++) {
         float *y = t->y + r * t->n;
         const float *x = t->x_is_row ? t->x : t->x + r * t->n;
@@ -31,21 +30,20 @@ static void add_run(void *arg, int ith, int nth) {
     }
 }
 
-static int pick_threads(cllm_ops_ctx *c, int n_rows, int64_t n) {
-    int nth = cllm_threadpool_n_threads(c->tp);
-    if ((int64_t)n_rows * n < 8192) return 1;
-    return n_rows < nth ? n_rows : nth;
+/* Rows per chunk: all of them (serial) for small problems. */
+static int64_t row_grain(cllm_ops_ctx *c, int n_rows, int64_t n) {
+    if ((int64_t)n_rows * n < 8192) return n_rows;
+    return cllm_threadpool_grain(c->tp, n_rows, 2);
 }
 
 static void cpu_add(cllm_ops_ctx *c, float *y, const float *x, int64_t n, int n_rows, bool x_is_row) {
     ew_task t = {y, x, NULL, n, n_rows, x_is_row};
-    cllm_threadpool_run_n(c->tp, pick_threads(c, n_rows, n), add_run, &t);
+    cllm_threadpool_for(c->tp, n_rows, row_grain(c, n_rows, n), add_run, &t);
 }
 
-static void swiglu_run(void *arg, int ith, int nth) {
+static void swiglu_run(void *arg, int64_t a, int64_t b, int ith) {
+    (void)ith;
     ew_task *t = arg;
-    int64_t a, b;
-    cllm_split_range((int64_t)t->n_rows * t->n, ith, nth, &a, &b);
     for (int64_t i = a; i < b; i++) {
         const float g = t->x[i];
         t->y[i] = g / (1.0f + expf(-g)) * t->u[i];
@@ -54,14 +52,13 @@ static void swiglu_run(void *arg, int ith, int nth) {
 
 static void cpu_swiglu(cllm_ops_ctx *c, const float *g, const float *u, float *y, int64_t n, int n_rows) {
     ew_task t = {y, g, u, n, n_rows, false};
-    int nth = (int64_t)n_rows * n < 8192 ? 1 : cllm_threadpool_n_threads(c->tp);
-    cllm_threadpool_run_n(c->tp, nth, swiglu_run, &t);
+    const int64_t total = (int64_t)n_rows * n;
+    cllm_threadpool_for(c->tp, total, total < 8192 ? total : cllm_threadpool_grain(c->tp, total, 2), swiglu_run, &t);
 }
 
-static void softmax_run(void *arg, int ith, int nth) {
+static void softmax_run(void *arg, int64_t a, int64_t b, int ith) {
+    (void)ith;
     ew_task *t = arg;
-    int64_t a, b;
-    cllm_split_range(t->n_rows, ith, nth, &a, &b);
     for (int64_t r = a; r < b; r++) {
         float *x = t->y + r * t->n;
         float mx = -INFINITY;
@@ -78,7 +75,7 @@ static void softmax_run(void *arg, int ith, int nth) {
 
 static void cpu_softmax(cllm_ops_ctx *c, float *x, int64_t n, int n_rows) {
     ew_task t = {x, NULL, NULL, n, n_rows, false};
-    cllm_threadpool_run_n(c->tp, pick_threads(c, n_rows, n), softmax_run, &t);
+    cllm_threadpool_for(c->tp, n_rows, row_grain(c, n_rows, n), softmax_run, &t);
 }
 
 static void cpu_get_rows(cllm_ops_ctx *c, const cllm_weight *w, const int32_t *ids, int n, float *y) {
@@ -101,10 +98,9 @@ typedef struct store_task {
     const int32_t *idx;
 } store_task;
 
-static void store_run(void *arg, int ith, int nth) {
+static void store_run(void *arg, int64_t a, int64_t b, int ith) {
+    (void)ith;
     store_task *t = arg;
-    int64_t a, b;
-    cllm_split_range(t->n_rows, ith, nth, &a, &b);
     for (int64_t r = a; r < b; r++) {
         const float *x = t->x + r * t->n;
         void *d = (char *)t->dst + (size_t)t->idx[r] * t->row_bytes;
@@ -118,7 +114,7 @@ static void store_run(void *arg, int ith, int nth) {
 static void cpu_store_rows(cllm_ops_ctx *c, const float *x, int64_t n, int n_rows, cllm_type t,
                            void *dst, size_t row_bytes, const int32_t *dst_idx) {
     store_task st = {c, x, n, n_rows, t, dst, row_bytes, dst_idx};
-    cllm_threadpool_run_n(c->tp, pick_threads(c, n_rows, n), store_run, &st);
+    cllm_threadpool_for(c->tp, n_rows, row_grain(c, n_rows, n), store_run, &st);
 }
 
 static const cllm_ops g_cpu_ops = {
@@ -151,9 +147,11 @@ cllm_status cllm_ops_ctx_init(const cllm_ops_limits *lim, cllm_ops_ctx **out) {
     const int64_t row = (lim->max_row + 255) / 256 * 256;
     c->act_buf_bytes = (size_t)lim->n_batch * (size_t)row * sizeof(float);
     c->act_buf = cllm_amalloc(c->act_buf_bytes);
-    /* Per-thread: attention scores [n_ctx], acc [head_dim], converted query
-     * [head_dim floats worth of bytes], rope cache [head_dim]; padded to 64 B. */
-    c->thr_floats = ((size_t)lim->n_ctx + 3 * (size_t)lim->head_dim + 64 + 15) & ~(size_t)15;
+    /* Per-thread: the attention tile (attention.c) or the rope cache
+     * [head_dim]; padded to 64 B. */
+    size_t thr = cllm_attn_scratch_floats(lim->head_dim);
+    if (thr < (size_t)lim->head_dim + 64) thr = (size_t)lim->head_dim + 64;
+    c->thr_floats = (thr + 15) & ~(size_t)15;
     c->thr = cllm_amalloc(c->thr_floats * sizeof(float) * (size_t)lim->n_threads);
     if (!c->act_buf || !c->thr) {
         const size_t bytes = c->act_buf_bytes;

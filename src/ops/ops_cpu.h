@@ -28,6 +28,8 @@ void cllm_cpu_rms_norm(cllm_ops_ctx *c, const float *x, float *y, const float *w
 void cllm_cpu_rope(cllm_ops_ctx *c, float *x, int64_t ld, int n_tok, int n_head, int head_dim,
                    const int32_t *pos, const cllm_rope_params *rp);
 void cllm_cpu_attention(cllm_ops_ctx *c, const cllm_attn_args *a);
+/* Per-thread scratch (floats) the attention needs for head dim hd. */
+size_t cllm_attn_scratch_floats(int hd);
 
 /* Cos/sin of the rotation of the pairs of one position: cs[2*i], cs[2*i+1]
  * for pair i < n_dims/2 (ggml's YaRN formula). Used by rope and the K shift. */

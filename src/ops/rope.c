@@ -72,11 +72,9 @@ typedef struct rope_task {
     const cllm_rope_params *rp;
 } rope_task;
 
-static void rope_run(void *arg, int ith, int nth) {
+static void rope_run(void *arg, int64_t a, int64_t b, int ith) {
     rope_task *t = arg;
     float *cs = cllm_ops_thr(t->c, ith);  /* head_dim floats */
-    int64_t a, b;
-    cllm_split_range(t->n_tok, ith, nth, &a, &b);
     for (int64_t i = a; i < b; i++) {
         cllm_rope_cache(t->rp, (float)t->pos[i], cs);
         float *row = t->x + i * t->ld;
@@ -87,7 +85,5 @@ static void rope_run(void *arg, int ith, int nth) {
 void cllm_cpu_rope(cllm_ops_ctx *c, float *x, int64_t ld, int n_tok, int n_head, int head_dim,
                    const int32_t *pos, const cllm_rope_params *rp) {
     rope_task t = {c, x, ld, n_tok, n_head, head_dim, pos, rp};
-    int nth = cllm_threadpool_n_threads(c->tp);
-    if (n_tok < nth) nth = n_tok;
-    cllm_threadpool_run_n(c->tp, nth, rope_run, &t);
+    cllm_threadpool_for(c->tp, n_tok, cllm_threadpool_grain(c->tp, n_tok, 2), rope_run, &t);
 }

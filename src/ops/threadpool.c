@@ -1,11 +1,12 @@
-/* threadpool.c: fork-join pool with spin-then-sleep workers (see threadpool.h).
+/* threadpool.c: dynamic-chunk thread pool (see threadpool.h).
  *
- * Protocol: the caller stores the task, then bumps `gen` (release). Workers
- * wait for gen to change: first spinning (CLLM_SPIN_ITERS polls with a CPU
- * pause), then sleeping on `cv` under `mu`. The caller always takes `mu` when
- * bumping gen, so a sleeper cannot miss the wake-up. Completion is counted on
- * `n_done`; the caller spins on it (the work is short and the caller has
- * nothing else to do). The barrier is a sense-reversing counter. */
+ * A run publishes its job (fn, arg, n, grain, counters) and then sets `open`
+ * and bumps `gen` under `mu` (so sleepers cannot miss it). A worker that sees
+ * a new gen registers in `active` *before* checking `open`; the caller clears
+ * `open` *before* waiting for `active` to reach 0 (both seq_cst), so a worker
+ * either takes part in the run, and is waited for, or sees it closed and
+ * touches nothing. Chunks are claimed with fetch_add on `next`; the run is
+ * complete when `done` (items finished) reaches n. */
 #include "ops/threadpool.h"
 #include "core/core.h"
 
@@ -25,19 +26,20 @@ typedef struct worker {
 
 struct cllm_threadpool {
     int n;
-    int n_active;              /* workers taking part in the current run */
     worker *workers;           /* [n], index 0 unused (the caller) */
-    cllm_task_fn fn;
+    /* the current job; stable while open */
+    cllm_chunk_fn fn;
     void *arg;
+    int64_t n_items, grain;
+    atomic_llong next;         /* next unclaimed item */
+    atomic_llong done;         /* items finished */
+    atomic_bool open;
+    atomic_int active;         /* workers inside the current job */
     atomic_uint gen;           /* bumped once per run */
-    atomic_int n_done;         /* workers (1..n-1) finished with this run */
     atomic_bool stop;
     atomic_int n_sleeping;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    /* barrier */
-    atomic_int bar_count;
-    atomic_uint bar_phase;
 };
 
 static inline void cpu_relax(void) {
@@ -48,11 +50,21 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Wait politely: a few pause spins, then yield the CPU so that a descheduled
- * peer (machines are often oversubscribed) gets to run. */
+/* Wait politely: pause spins, then yield so a descheduled peer can run. */
 static inline void spin_step(int *spins) {
     if (++*spins < CLLM_PAUSE_SPINS) cpu_relax();
     else sched_yield();
+}
+
+/* Claim and run chunks until none are left. */
+static void work(cllm_threadpool *tp, int ith) {
+    for (;;) {
+        const int64_t i0 = atomic_fetch_add_explicit(&tp->next, tp->grain, memory_order_relaxed);
+        if (i0 >= tp->n_items) return;
+        const int64_t i1 = i0 + tp->grain < tp->n_items ? i0 + tp->grain : tp->n_items;
+        tp->fn(tp->arg, i0, i1, ith);
+        atomic_fetch_add_explicit(&tp->done, i1 - i0, memory_order_release);
+    }
 }
 
 static void *worker_main(void *p) {
@@ -79,8 +91,9 @@ static void *worker_main(void *p) {
         }
         seen = g;
         if (atomic_load_explicit(&tp->stop, memory_order_acquire)) return NULL;
-        if (w->ith < tp->n_active) tp->fn(tp->arg, w->ith, tp->n_active);
-        atomic_fetch_add_explicit(&tp->n_done, 1, memory_order_acq_rel);
+        atomic_fetch_add(&tp->active, 1);          /* seq_cst: before reading open */
+        if (atomic_load(&tp->open)) work(tp, w->ith);
+        atomic_fetch_sub(&tp->active, 1);
     }
 }
 
@@ -91,18 +104,18 @@ cllm_status cllm_threadpool_init(int n_threads, cllm_threadpool **out) {
     cllm_threadpool *tp = calloc(1, sizeof *tp);
     if (!tp) return cllm_set_last_error(CLLM_ERR_NOMEM, "thread pool: out of memory");
     tp->n = n_threads;
-    tp->n_active = n_threads;
     tp->workers = calloc((size_t)n_threads, sizeof *tp->workers);
     if (!tp->workers) {
         free(tp);
         return cllm_set_last_error(CLLM_ERR_NOMEM, "thread pool: out of memory");
     }
+    atomic_init(&tp->next, 0);
+    atomic_init(&tp->done, 0);
+    atomic_init(&tp->open, false);
+    atomic_init(&tp->active, 0);
     atomic_init(&tp->gen, 0);
-    atomic_init(&tp->n_done, 0);
     atomic_init(&tp->stop, false);
     atomic_init(&tp->n_sleeping, 0);
-    atomic_init(&tp->bar_count, 0);
-    atomic_init(&tp->bar_phase, 0);
     pthread_mutex_init(&tp->mu, NULL);
     pthread_cond_init(&tp->cv, NULL);
     for (int i = 1; i < n_threads; i++) {
@@ -134,41 +147,35 @@ void cllm_threadpool_free(cllm_threadpool *tp) {
 
 int cllm_threadpool_n_threads(const cllm_threadpool *tp) { return tp ? tp->n : 1; }
 
-void cllm_threadpool_run_n(cllm_threadpool *tp, int n, cllm_task_fn fn, void *arg) {
-    if (n < 1) n = 1;
-    if (n > tp->n) n = tp->n;
-    if (n == 1) {   /* serial work: do not wake anyone (workers are idle) */
-        tp->n_active = 1;   /* so that a barrier inside fn returns at once */
-        fn(arg, 0, 1);
+int64_t cllm_threadpool_grain(const cllm_threadpool *tp, int64_t n, int per_thread) {
+    const int64_t parts = (int64_t)cllm_threadpool_n_threads(tp) * (per_thread < 1 ? 1 : per_thread);
+    const int64_t g = (n + parts - 1) / parts;
+    return g < 1 ? 1 : g;
+}
+
+void cllm_threadpool_for(cllm_threadpool *tp, int64_t n, int64_t grain, cllm_chunk_fn fn, void *arg) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    if (!tp || tp->n == 1 || n <= grain) {   /* serial: do not wake anyone */
+        fn(arg, 0, n, 0);
         return;
     }
+    /* No worker is inside a job here (the previous run waited for active == 0). */
     tp->fn = fn;
     tp->arg = arg;
-    tp->n_active = n;
-    atomic_store_explicit(&tp->n_done, 0, memory_order_relaxed);
-    /* Bump under mu: a worker that is about to sleep re-checks gen under mu,
-     * so it either sees the new gen or is already waiting for the broadcast. */
+    tp->n_items = n;
+    tp->grain = grain;
+    atomic_store_explicit(&tp->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&tp->done, 0, memory_order_relaxed);
+    atomic_store(&tp->open, true);           /* publishes the fields above */
     pthread_mutex_lock(&tp->mu);
     atomic_fetch_add_explicit(&tp->gen, 1, memory_order_acq_rel);
     if (atomic_load_explicit(&tp->n_sleeping, memory_order_acquire) > 0) pthread_cond_broadcast(&tp->cv);
     pthread_mutex_unlock(&tp->mu);
-    fn(arg, 0, n);
+    work(tp, 0);
     int spins = 0;
-    while (atomic_load_explicit(&tp->n_done, memory_order_acquire) < tp->n - 1) spin_step(&spins);
-}
-
-void cllm_threadpool_run(cllm_threadpool *tp, cllm_task_fn fn, void *arg) {
-    cllm_threadpool_run_n(tp, tp ? tp->n : 1, fn, arg);
-}
-
-void cllm_threadpool_barrier(cllm_threadpool *tp) {
-    if (!tp || tp->n_active <= 1) return;
-    const unsigned phase = atomic_load_explicit(&tp->bar_phase, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&tp->bar_count, 1, memory_order_acq_rel) == tp->n_active - 1) {
-        atomic_store_explicit(&tp->bar_count, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&tp->bar_phase, 1, memory_order_acq_rel);
-        return;
-    }
-    int spins = 0;
-    while (atomic_load_explicit(&tp->bar_phase, memory_order_acquire) == phase) spin_step(&spins);
+    while (atomic_load_explicit(&tp->done, memory_order_acquire) < n) spin_step(&spins);
+    atomic_store(&tp->open, false);          /* seq_cst: before reading active */
+    spins = 0;
+    while (atomic_load(&tp->active) > 0) spin_step(&spins);
 }

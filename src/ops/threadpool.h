@@ -1,10 +1,12 @@
-/* threadpool.h: a fork-join thread pool for the compute ops. The caller's
- * thread is worker 0; n-1 pthreads are workers 1..n-1. A task is a function
- * run once on every worker with (ith, nth); it splits its own work by ith/nth
- * and may call cllm_threadpool_barrier to separate phases. Workers spin on an
- * atomic generation counter for a short while after a task, then sleep on a
- * condition variable, so back-to-back ops cost no syscalls and an idle pool
- * costs no CPU. Nothing is allocated per task. */
+/* threadpool.h: the thread pool of the compute ops. The caller's thread is
+ * worker 0; n-1 pthreads are workers 1..n-1.
+ *
+ * Work is a range [0, n) cut into chunks of `grain` items that threads claim
+ * from an atomic counter (dynamic scheduling): whichever threads are running
+ * do the work, so a worker the OS has not scheduled yet (the machines are
+ * shared and often oversubscribed) never holds up a run unless it already
+ * claimed a chunk. Idle workers spin briefly (pause, then sched_yield) and
+ * then sleep on a condition variable. Nothing is allocated per run. */
 #ifndef CLLM_OPS_THREADPOOL_H
 #define CLLM_OPS_THREADPOOL_H
 
@@ -12,33 +14,21 @@
 
 typedef struct cllm_threadpool cllm_threadpool;
 
-/* fn runs on every worker; arg is borrowed for the duration of the run. */
-typedef void (*cllm_task_fn)(void *arg, int ith, int nth);
+/* Process items [i0, i1) on worker ith (0 <= ith < n_threads; use it to pick
+ * per-thread scratch). arg is borrowed for the duration of the run. */
+typedef void (*cllm_chunk_fn)(void *arg, int64_t i0, int64_t i1, int ith);
 
 /* n_threads >= 1. On failure *out is NULL and cllm_last_error() says why. */
 cllm_status cllm_threadpool_init(int n_threads, cllm_threadpool **out);
 void        cllm_threadpool_free(cllm_threadpool *tp);
 int         cllm_threadpool_n_threads(const cllm_threadpool *tp);
 
-/* Run fn on all workers and return when every worker has finished. Not
- * reentrant: one run at a time per pool (a context owns its pool). */
-void cllm_threadpool_run(cllm_threadpool *tp, cllm_task_fn fn, void *arg);
-/* Run fn on the first n workers only (1 <= n <= n_threads); the others skip
- * it. Useful when a task has less parallel work than threads. */
-void cllm_threadpool_run_n(cllm_threadpool *tp, int n, cllm_task_fn fn, void *arg);
+/* Run fn over [0, n) in chunks of grain (>= 1) and return when all are done.
+ * n <= grain (or a 1-thread pool) runs inline on the caller. Not reentrant:
+ * one run at a time per pool (a context owns its pool). */
+void cllm_threadpool_for(cllm_threadpool *tp, int64_t n, int64_t grain, cllm_chunk_fn fn, void *arg);
 
-/* Inside a task: wait until every worker of the current run reached it. */
-void cllm_threadpool_barrier(cllm_threadpool *tp);
-
-/* Helper: the [*i0, *i1) share of n items for worker ith of nth. */
-static inline void cllm_split_range(int64_t n, int ith, int nth, int64_t *i0, int64_t *i1) {
-    const int64_t per = (n + nth - 1) / nth;
-    int64_t a = per * ith;
-    int64_t b = a + per;
-    if (a > n) a = n;
-    if (b > n) b = n;
-    *i0 = a;
-    *i1 = b;
-}
+/* A grain that gives each thread about `per_thread` chunks of n items (>= 1). */
+int64_t cllm_threadpool_grain(const cllm_threadpool *tp, int64_t n, int per_thread);
 
 #endif /* CLLM_OPS_THREADPOOL_H */

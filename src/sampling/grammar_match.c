@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_STACKS 20000   /* beyond this the grammar is too ambiguous to track */
+#define MAX_STACKS 4096    /* beyond this the grammar is too ambiguous to track */
 #define MAX_EXPAND 4000    /* rule references expanded in a row without input */
 
 typedef struct putf8 {
@@ -36,6 +36,12 @@ typedef struct gstacks {
     uint64_t *hash;       /* [count] */
     size_t count, ccap;
     bool overflow;        /* too many stacks, or out of memory */
+    /* Dedupe index: open addressing; a slot is live when hgen == gen, so a
+     * reset is O(1). */
+    uint32_t *hidx, *hgen;
+    size_t hcap;
+    uint32_t gen;
+    uint32_t idx_gen;     /* the gen the index was built for (0: none) */
 } gstacks;
 
 struct cllm_grammar {
@@ -55,10 +61,18 @@ struct cllm_grammar {
 };
 
 /* ------------------------------------------------------------ stack sets */
+/* Stack i of s (NULL for an empty stack when nothing is stored yet). */
+static const uint32_t *gs_stack(const gstacks *s, size_t i) { return s->data ? s->data + s->off[i] : NULL; }
+
 static void gs_reset(gstacks *s) {
     s->len = 0;
     s->count = 0;
     s->overflow = false;
+    if (++s->gen == 0) {
+        if (s->hgen) memset(s->hgen, 0, s->hcap * sizeof *s->hgen);
+        s->idx_gen = 0;
+        s->gen = 1;
+    }
 }
 
 static void gs_free(gstacks *s) {
@@ -66,21 +80,78 @@ static void gs_free(gstacks *s) {
     free(s->off);
     free(s->n);
     free(s->hash);
+    free(s->hidx);
+    free(s->hgen);
     memset(s, 0, sizeof *s);
 }
 
 static uint64_t stack_hash(const uint32_t *stk, size_t n) {
     uint64_t h = 1469598103934665603ull ^ n;
     for (size_t i = 0; i < n; i++) h = (h ^ stk[i]) * 1099511628211ull;
-    return h;
+    return h ^ (h >> 29);
 }
+
+static bool gs_index_grow(gstacks *s) {
+    size_t nc = s->hcap ? s->hcap * 2 : 64;
+    uint32_t *ni = malloc(nc * sizeof *ni), *ng = calloc(nc, sizeof *ng);
+    if (!ni || !ng) {
+        free(ni);
+        free(ng);
+        return false;
+    }
+    if (s->gen == 0) s->gen = 1;
+    for (size_t i = 0; i < s->count; i++) {
+        size_t k = (size_t)s->hash[i] & (nc - 1);
+        while (ng[k] == s->gen) k = (k + 1) & (nc - 1);
+        ng[k] = s->gen;
+        ni[k] = (uint32_t)i;
+    }
+    free(s->hidx);
+    free(s->hgen);
+    s->hidx = ni;
+    s->hgen = ng;
+    s->hcap = nc;
+    s->idx_gen = s->gen;
+    return true;
+}
+
+#define GS_LINEAR 16 /* below this many stacks, dedupe by a linear scan (no index) */
 
 static void gs_add(gstacks *s, const uint32_t *stk, size_t n) {
     if (s->overflow) return;
+    if (s->gen == 0) s->gen = 1;
     uint64_t h = stack_hash(stk, n);
-    for (size_t i = 0; i < s->count; i++)
-        if (s->hash[i] == h && s->n[i] == n && (n == 0 || memcmp(s->data + s->off[i], stk, n * sizeof *stk) == 0))
-            return;
+    bool indexed = s->count >= GS_LINEAR;
+    size_t k = 0;
+    if (!indexed) {
+        for (size_t i = 0; i < s->count; i++)
+            if (s->hash[i] == h && s->n[i] == n &&
+                (n == 0 || memcmp(gs_stack(s, i), stk, n * sizeof *stk) == 0))
+                return;
+    } else {
+        /* Build on first use in this generation, grow when half full. */
+        if ((s->count + 1) * 2 > s->hcap) {
+            if (!gs_index_grow(s)) {
+                s->overflow = true;
+                return;
+            }
+        } else if (s->idx_gen != s->gen) {
+            for (size_t i = 0; i < s->count; i++) {
+                size_t j = (size_t)s->hash[i] & (s->hcap - 1);
+                while (s->hgen[j] == s->gen) j = (j + 1) & (s->hcap - 1);
+                s->hgen[j] = s->gen;
+                s->hidx[j] = (uint32_t)i;
+            }
+            s->idx_gen = s->gen;
+        }
+        k = (size_t)h & (s->hcap - 1);
+        for (; s->hgen[k] == s->gen; k = (k + 1) & (s->hcap - 1)) {
+            size_t i = s->hidx[k];
+            if (s->hash[i] == h && s->n[i] == n &&
+                (n == 0 || memcmp(gs_stack(s, i), stk, n * sizeof *stk) == 0))
+                return;
+        }
+    }
     if (s->count >= MAX_STACKS) {
         s->overflow = true;
         return;
@@ -114,6 +185,10 @@ static void gs_add(gstacks *s, const uint32_t *stk, size_t n) {
     s->off[s->count] = s->len;
     s->n[s->count] = (uint32_t)n;
     s->hash[s->count] = h;
+    if (indexed) {
+        s->hgen[k] = s->gen;
+        s->hidx[k] = (uint32_t)s->count;
+    }
     s->count++;
     s->len += n;
 }
@@ -229,7 +304,7 @@ static void advance(const cllm_gbnf *g, gstacks *out, const uint32_t *stk, size_
 
 /* Pop the terminal at the top of stack i of in and advance into out. */
 static void pop_advance(const cllm_gbnf *g, const gstacks *in, size_t i, uint32_t after, gstacks *out) {
-    const uint32_t *stk = in->data + in->off[i];
+    const uint32_t *stk = gs_stack(in, i);
     size_t n = in->n[i];
     uint32_t local[64] = {0};
     uint32_t *buf = n <= 64 ? local : malloc(n * sizeof *buf);
@@ -303,7 +378,7 @@ static bool accept_cps(cllm_grammar *G, const gstacks *in, const uint32_t *cps, 
     gstacks *bufs[2] = {&G->a, &G->b};
     if (ncps == 0) {
         gs_reset(&G->a);
-        for (size_t i = 0; i < in->count; i++) gs_add(&G->a, in->data + in->off[i], in->n[i]);
+        for (size_t i = 0; i < in->count; i++) gs_add(&G->a, gs_stack(in, i), in->n[i]);
         *res = &G->a;
         return !G->a.overflow;
     }
@@ -366,7 +441,7 @@ static bool accept_impl(cllm_grammar *G, const char *bytes, size_t len, int32_t 
                     uint32_t top = res->data[res->off[i] + res->n[i] - 1];
                     if (!is_char_elem(g->elems[top].type) || !match_partial(g, top, np)) continue;
                 }
-                gs_add(&G->r, res->data + res->off[i], res->n[i]);
+                gs_add(&G->r, gs_stack(res, i), res->n[i]);
             }
         }
         if (cps != local) free(cps);
@@ -474,10 +549,10 @@ static void reject_set(const cllm_gbnf *g, const gstacks *S, const gcand *in, si
     }
     /* Rejected by stack 0, then of those, rejected by stack 1, ... */
     gcvec cur = {0}, nxt = {0};
-    reject_stack(g, S->data + S->off[0], S->n[0], in, nin, depth, &cur);
+    reject_stack(g, gs_stack(S, 0), S->n[0], in, nin, depth, &cur);
     for (size_t i = 1; i < S->count && cur.n > 0; i++) {
         nxt.n = 0;
-        reject_stack(g, S->data + S->off[i], S->n[i], cur.v, cur.n, depth, &nxt);
+        reject_stack(g, gs_stack(S, i), S->n[i], cur.v, cur.n, depth, &nxt);
         gcvec t = cur;
         cur = nxt;
         nxt = t;
@@ -657,7 +732,7 @@ int32_t cllm_grammar_distance(const cllm_grammar *G) {
 
 static void gs_copy(gstacks *dst, const gstacks *src) {
     gs_reset(dst);
-    for (size_t i = 0; i < src->count; i++) gs_add(dst, src->data + src->off[i], src->n[i]);
+    for (size_t i = 0; i < src->count; i++) gs_add(dst, gs_stack(src, i), src->n[i]);
 }
 
 int32_t cllm_grammar_distance_after(cllm_grammar *G, int32_t token) {

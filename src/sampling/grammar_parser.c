@@ -16,6 +16,7 @@
 
 #define MAX_NESTING 200
 #define MAX_RULE_CHAIN 2000 /* rules reachable in a row at one input position */
+#define MAX_ELEMS (4u << 20) /* elements after expanding repetitions (x++++... doubles each time) */
 #define MAX_REPEAT 10000u
 #define UNBOUNDED UINT32_MAX
 
@@ -43,6 +44,8 @@ typedef struct parser {
     size_t *htab;
     size_t hcap;
     int depth;
+    size_t n_elems_total;
+    const char *at;            /* current position, for "too large" errors */
     const cllm_vocab_view *vocab;
 } parser;
 
@@ -75,6 +78,12 @@ static void fail(parser *ps, const char *at, const char *fmt, ...) {
 }
 
 static bool evec_push(parser *ps, evec *e, uint32_t type, uint32_t value) {
+    if (ps->failed) return false;
+    if (++ps->n_elems_total > MAX_ELEMS) {
+        fail(ps, ps->at ? ps->at : ps->src, "grammar too large (over %u elements after expanding repetitions)",
+             MAX_ELEMS);
+        return false;
+    }
     if (e->n == e->cap) {
         size_t nc = e->cap ? e->cap * 2 : 16;
         gr_elem *nv = realloc(e->v, nc * sizeof *nv);
@@ -405,6 +414,7 @@ static const char *parse_token_ref(parser *ps, const char *p, evec *out, bool ne
 static const char *parse_sequence(parser *ps, const char *p, long rule_id, evec *out, bool nested) {
     size_t last = out->n;
     while (*p && !ps->failed) {
+        ps->at = p;
         if (*p == '"') {
             p++;
             last = out->n;

@@ -175,6 +175,11 @@ static char *render_chatml(json_t *messages, bool add_gen) {
 char *srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_generation_prompt) {
     srv_server *s = r->srv;
     srv_engine *e = s->eng;
+    json_t *kw0 = r->json ? json_object_get(r->json, "chat_template_kwargs") : NULL;
+    if (kw0 && !json_is_null(kw0) && !json_is_object(kw0)) {
+        srv_reply_error(r, 400, NULL, "chat_template_kwargs", "'chat_template_kwargs' must be an object");
+        return NULL;
+    }
     if (!s->template_src && !e->has_template) return render_chatml(messages, add_generation_prompt);
     if (!e->render_chat) {
         srv_reply_error(r, 500, NULL, NULL, "this build has no chat template engine");
@@ -184,6 +189,16 @@ char *srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_gene
                             add_generation_prompt, "bos_token", e->bos_text ? e->bos_text : "",
                             "eos_token", e->eos_text ? e->eos_text : "");
     if (tools) json_object_set(ctx, "tools", tools);
+    /* Extra template variables (enable_thinking, ...), as llama.cpp takes them. */
+    json_t *kw = r->json ? json_object_get(r->json, "chat_template_kwargs") : NULL;
+    if (kw && !json_is_null(kw)) {
+        if (!json_is_object(kw)) {
+            json_decref(ctx);
+            srv_reply_error(r, 400, NULL, "chat_template_kwargs", "'chat_template_kwargs' must be an object");
+            return NULL;
+        }
+        json_object_update_missing(ctx, kw);
+    }
     char *cj = json_dumps(ctx, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(ctx);
     if (!cj) {

@@ -121,7 +121,7 @@ void srv_reply_text(srv_req *r, int status, const char *ctype, const char *text,
 }
 
 void srv_reply_json(srv_req *r, int status, json_t *body) {
-    char *s = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *s = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(body);
     if (!s) {
         const char *m = "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\"}}";
@@ -195,7 +195,7 @@ void srv_out_append(srv_req *r, const char *data, size_t len) {
 void srv_out_raw(srv_req *r, const char *s) { srv_out_append(r, s, strlen(s)); }
 
 void srv_out_sse(srv_req *r, const char *event, json_t *data) {
-    char *s = json_dumps(data, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *s = json_dumps(data, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(data);
     if (!s) return;
     if (event) {
@@ -403,7 +403,9 @@ static void dispatch(srv_req *r) {
             return;
         }
     }
+    r->json = body;
     rt->fn(r, body);
+    r->json = NULL;
     json_decref(body);
     if (!r->handled) srv_reply_error(r, 500, NULL, NULL, "route produced no response");
 }

@@ -281,7 +281,7 @@ static void msg_finish(gen_state *g, srv_req *r) {
                          "usage", usage_json(g), "timings", gen_timings_json(g));
         r->status = 200;
     }
-    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(body);
 }
 

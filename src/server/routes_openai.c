@@ -157,7 +157,7 @@ static void cmpl_finish(gen_state *g, srv_req *r) {
                          choices, "usage", usage_json(g), "timings", gen_timings_json(g));
         r->status = 200;
     }
-    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(body);
 }
 
@@ -169,6 +169,12 @@ void srv_route_completions(srv_req *r, json_t *body) {
     if (json_is_array(prompt) && json_array_size(prompt) == 1 &&
         json_is_string(json_array_get(prompt, 0)))
         prompt = json_array_get(prompt, 0);
+    if (json_is_array(prompt) && json_array_size(prompt) > 1 && !json_is_integer(json_array_get(prompt, 0))) {
+        srv_reply_error(r, 400, NULL, "prompt",
+                        "'prompt' holds %zu prompts; this server takes one per request (send one request each)",
+                        json_array_size(prompt));
+        return;
+    }
     if (json_is_string(prompt)) {
         prompt_text = json_string_value(prompt);
         if (!srv_tokenize(r, prompt_text, json_string_length(prompt), e->add_bos, true, &toks, &n_toks))
@@ -231,6 +237,14 @@ void srv_route_completions(srv_req *r, json_t *body) {
     if (echo) {
         if (prompt_text) {
             st->echo_text = strdup(prompt_text);
+        } else if (e->detokenize) {
+            size_t tl = 0;
+            char *raw = e->detokenize(e, toks, n_toks, &tl);
+            char *b = NULL;
+            size_t bl = 0, bc = 0;
+            srv_buf_append(&b, &bl, &bc, raw ? raw : "", raw ? tl : 0);
+            free(raw);
+            st->echo_text = b ? b : strdup("");
         } else {
             char *b = NULL;
             size_t bl = 0, bc = 0;
@@ -339,7 +353,7 @@ static void chat_finish(gen_state *g, srv_req *r) {
                          "timings", gen_timings_json(g));
         r->status = 200;
     }
-    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(body);
 }
 
@@ -539,7 +553,7 @@ static void embd_finish(srv_req *r) {
                          s->n_tokens);
         r->status = 200;
     }
-    r->resp_body = json_dumps(body, JSON_COMPACT);
+    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(9));
     json_decref(body);
 }
 

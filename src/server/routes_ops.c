@@ -172,29 +172,40 @@ void srv_route_detokenize(srv_req *r, json_t *body) {
     size_t len = 0, cap = 0;
     size_t i;
     json_t *v;
-    /* Concatenate raw bytes first, then repair UTF-8 once, so multi-token
-     * characters survive. */
-    char *raw = NULL;
-    size_t rl = 0, rc = 0;
+    int32_t *ids = malloc(sizeof *ids * (json_array_size(t) + 1));
+    if (!ids) { srv_reply_error(r, 500, NULL, NULL, "out of memory"); return; }
     json_array_foreach(t, i, v) {
         json_int_t id = json_is_integer(v) ? json_integer_value(v) : -1;
         if (id < 0 || id >= e->n_vocab) {
-            free(raw);
+            free(ids);
             srv_reply_error(r, 400, NULL, "tokens", "tokens[%zu] is not a token id in [0, %d)", i, e->n_vocab);
             return;
         }
-        char buf[256];
-        int32_t m = e->piece(e, (int32_t)id, buf, sizeof buf, false);
-        if (m <= 0) continue;
-        if (rl + (size_t)m + 1 > rc) {
-            rc = (rl + (size_t)m + 1) * 2;
-            char *p = realloc(raw, rc);
-            if (!p) { free(raw); srv_reply_error(r, 500, NULL, NULL, "out of memory"); return; }
-            raw = p;
-        }
-        memcpy(raw + rl, buf, (size_t)m);
-        rl += (size_t)m;
+        ids[i] = (int32_t)id;
     }
+    int32_t n = (int32_t)json_array_size(t);
+    /* Raw bytes first, UTF-8 repaired once, so multi-token characters survive. */
+    char *raw = NULL;
+    size_t rl = 0;
+    if (e->detokenize) {
+        raw = e->detokenize(e, ids, n, &rl);
+    } else {
+        size_t rc = 0;
+        for (int32_t k = 0; k < n; k++) {
+            char buf[256];
+            int32_t m = e->piece(e, ids[k], buf, sizeof buf, false);
+            if (m <= 0) continue;
+            if (rl + (size_t)m + 1 > rc) {
+                rc = (rl + (size_t)m + 1) * 2;
+                char *p = realloc(raw, rc);
+                if (!p) break;
+                raw = p;
+            }
+            memcpy(raw + rl, buf, (size_t)m);
+            rl += (size_t)m;
+        }
+    }
+    free(ids);
     srv_buf_append(&b, &len, &cap, raw ? raw : "", rl);
     free(raw);
     srv_reply_json(r, 200, json_pack("{s:o}", "content", srv_jstr(b ? b : "", len)));

@@ -256,7 +256,7 @@ static void resp_finish(gen_state *g, srv_req *r) {
         body = response_obj(g, "completed");
         r->status = 200;
     }
-    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    r->resp_body = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9));
     json_decref(body);
 }
 

@@ -34,6 +34,7 @@ typedef struct srv_config {
     int timeout_s;             /* idle connection timeout */
     char api_key[256];         /* empty = no authentication */
     bool embeddings;           /* enable /v1/embeddings (embedding context) */
+    bool context_shift;        /* default of the request field context_shift */
     bool metrics;              /* enable /metrics */
     const char *chat_template_file;
     const char *cors_origin;   /* NULL = no CORS headers */
@@ -80,6 +81,9 @@ struct srv_engine {
     /* Bytes of one token into buf; returns length, or -needed when too small. */
     int32_t (*piece)(srv_engine *e, int32_t tok, char *buf, int32_t len, bool special);
     bool (*is_eog)(srv_engine *e, int32_t tok);
+    /* Text of a whole sequence (tokenizer rules: SPM's leading space, ...);
+     * malloc'd, *len set; NULL on failure. Optional (NULL: pieces joined). */
+    char *(*detokenize)(srv_engine *e, const int32_t *toks, int32_t n, size_t *len);
 
     /* Scheduler thread only. */
     cllm_status (*decode)(srv_engine *e, const cllm_batch *b, char *err, size_t errlen);
@@ -164,6 +168,12 @@ struct srv_task {
     int n_top;                 /* top log-probs per token (0 = none) */
     bool want_logprob;
     bool ignore_eos;
+    /* When the slot's context is full: drop the older half of what follows
+     * the first n_keep tokens and go on (re-reading the kept tokens) instead
+     * of stopping with "length". */
+    bool context_shift;
+    int32_t n_keep;
+    int32_t n_prompt_orig;     /* prompt length reported in usage (shifts replace prompt) */
     atomic_int cancelled;
     srv_sink_fn sink;
     void *user;                /* the srv_req */
@@ -233,6 +243,7 @@ struct srv_req {
     char *url;                 /* owned copy (path only) */
     srv_shape shape;
     char *body;                /* request body, NUL-terminated */
+    json_t *json;              /* parsed body, borrowed during the route call */
     size_t body_len, body_cap;
     bool too_large, handled, sent;
     /* async part, under mu */

@@ -52,6 +52,24 @@ static int32_t re_piece(srv_engine *e, int32_t tok, char *buf, int32_t len, bool
     return cllm_token_to_piece(R->vocab, tok, buf, len, special);
 }
 
+static char *re_detokenize(srv_engine *e, const int32_t *toks, int32_t n, size_t *len) {
+    real *R = e->impl;
+    int32_t cap = n * 8 + 16;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char *buf = malloc((size_t)cap + 1);
+        if (!buf) return NULL;
+        int32_t k = cllm_detokenize(R->vocab, toks, n, buf, cap, false, false);
+        if (k >= 0) {
+            buf[k] = 0;
+            *len = (size_t)k;
+            return buf;
+        }
+        free(buf);
+        cap = -k;
+    }
+    return NULL;
+}
+
 static bool re_is_eog(srv_engine *e, int32_t tok) {
     real *R = e->impl;
     return cllm_vocab_is_eog(R->vocab, tok);
@@ -302,6 +320,7 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
     e->tokenize = re_tokenize;
     e->piece = re_piece;
     e->is_eog = re_is_eog;
+    e->detokenize = re_detokenize;
     e->decode = re_decode;
     e->logits = re_logits;
     e->embedding = re_embedding;

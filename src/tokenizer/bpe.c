@@ -1,9 +1,9 @@
 /* bpe.c: byte-level BPE (GPT-2 style). The fragment is split into words by
  * the pre-tokenizer (pretok.c); each word starts as one symbol per byte (the
  * byte's GPT-2 character) and the adjacent pair with the lowest merge rank is
- * merged until no pair has a rank. A binary heap keyed by (rank, left
- * position) gives llama.cpp's exact merge order in O(n log n) per word;
- * stale heap entries are skipped when popped.
+ * merged until no pair has a rank. A heap keyed by (rank, left position)
+ * gives llama.cpp's exact merge order in O(n log n) per word; stale heap
+ * entries are skipped when popped.
  *
  * Symbols carry "piece ids" (vocab.c): merges are looked up by the pair of
  * piece ids, so no strings are built while merging. */
@@ -18,9 +18,14 @@ typedef struct bpe_sym {
     uint32_t start, len; /* bytes of the word */
 } bpe_sym;
 
+/* A queued pair: 16 bytes. The right symbol is not stored: while the left
+ * symbol keeps its length it still has the same right neighbour, and the pair
+ * is current iff that neighbour is alive and the two lengths still sum to
+ * `size` (a symbol only grows, by absorbing its right neighbour). */
 typedef struct bpe_pair {
-    int32_t rank, left, right;
-    int32_t lp, rp, result;
+    int32_t rank, left;
+    uint32_t size;
+    int32_t result;    /* piece id of the merged symbol */
 } bpe_pair;
 
 typedef struct bpe_scratch {
@@ -37,17 +42,38 @@ static inline bool pair_less(const bpe_pair *a, const bpe_pair *b) {
     return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
 }
 
-static void heap_push(bpe_scratch *s, const bpe_pair *p) {
-    if (s->heap_n == s->heap_cap) {
-        size_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
-        bpe_pair *h = realloc(s->heap, cap * sizeof *h);
-        if (!h) { s->oom = true; return; }
-        s->heap = h;
-        s->heap_cap = cap;
+/* A 4-ary min-heap: half the depth of a binary one, siblings adjacent in
+ * memory; long words (a run of a million spaces) make it big. */
+static void sift_down(bpe_pair *h, size_t n, size_t i, bpe_pair x) {
+    for (;;) {
+        size_t c = 4 * i + 1;
+        if (c >= n) break;
+        size_t best = c, end = c + 4 < n ? c + 4 : n;
+        for (size_t k = c + 1; k < end; k++)
+            if (pair_less(&h[k], &h[best])) best = k;
+        if (!pair_less(&h[best], &x)) break;
+        h[i] = h[best];
+        i = best;
     }
+    h[i] = x;
+}
+
+static bool heap_reserve(bpe_scratch *s, size_t need) {
+    if (need <= s->heap_cap) return true;
+    size_t cap = s->heap_cap ? s->heap_cap : 64;
+    while (cap < need) cap *= 2;
+    bpe_pair *h = realloc(s->heap, cap * sizeof *h);
+    if (!h) { s->oom = true; return false; }
+    s->heap = h;
+    s->heap_cap = cap;
+    return true;
+}
+
+static void heap_push(bpe_scratch *s, const bpe_pair *p) {
+    if (!heap_reserve(s, s->heap_n + 1)) return;
     size_t i = s->heap_n++;
     while (i > 0) {
-        size_t parent = (i - 1) / 2;
+        size_t parent = (i - 1) / 4;
         if (!pair_less(p, &s->heap[parent])) break;
         s->heap[i] = s->heap[parent];
         i = parent;
@@ -58,26 +84,22 @@ static void heap_push(bpe_scratch *s, const bpe_pair *p) {
 static bpe_pair heap_pop(bpe_scratch *s) {
     bpe_pair top = s->heap[0];
     bpe_pair last = s->heap[--s->heap_n];
-    size_t i = 0, n = s->heap_n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && pair_less(&s->heap[c + 1], &s->heap[c])) c++;
-        if (!pair_less(&s->heap[c], &last)) break;
-        s->heap[i] = s->heap[c];
-        i = c;
-    }
-    if (n > 0) s->heap[i] = last;
+    if (s->heap_n > 0) sift_down(s->heap, s->heap_n, 0, last);
     return top;
+}
+
+/* The merge of symbols l and r (adjacent), or NULL. */
+static inline const cllm_merge_entry *find_merge(const cllm_vocab *v, const bpe_scratch *s, int32_t l, int32_t r) {
+    int32_t lp = s->sym[l].piece, rp = s->sym[r].piece;
+    if (lp < 0 || rp < 0) return NULL;
+    return cllm_mergemap_get(&v->merges, ((uint64_t)(uint32_t)lp << 32) | (uint32_t)rp);
 }
 
 static void add_pair(const cllm_vocab *v, bpe_scratch *s, int32_t l, int32_t r) {
     if (l < 0 || r < 0) return;
-    int32_t lp = s->sym[l].piece, rp = s->sym[r].piece;
-    if (lp < 0 || rp < 0) return;
-    const cllm_merge_entry *e = cllm_mergemap_get(&v->merges, ((uint64_t)(uint32_t)lp << 32) | (uint32_t)rp);
+    const cllm_merge_entry *e = find_merge(v, s, l, r);
     if (!e) return;
-    bpe_pair p = {e->rank, l, r, lp, rp, e->result};
+    bpe_pair p = {e->rank, l, s->sym[l].len + s->sym[r].len, e->result};
     heap_push(s, &p);
 }
 
@@ -123,12 +145,22 @@ static void bpe_word(const cllm_vocab *v, bpe_scratch *s, const unsigned char *w
         s->sym[i].start = (uint32_t)i;
         s->sym[i].len = 1;
     }
+    /* The initial pairs go in unordered and are heapified in O(n). */
     s->heap_n = 0;
-    for (size_t i = 1; i < n; i++) add_pair(v, s, (int32_t)i - 1, (int32_t)i);
-    while (s->heap_n > 0) {
+    if (!heap_reserve(s, n)) return;
+    for (size_t i = 1; i < n; i++) {
+        const cllm_merge_entry *e = find_merge(v, s, (int32_t)i - 1, (int32_t)i);
+        if (e) s->heap[s->heap_n++] = (bpe_pair){e->rank, (int32_t)i - 1, 2, e->result};
+    }
+    for (size_t i = s->heap_n / 4 + 1; i-- > 0;)
+        if (i < s->heap_n) sift_down(s->heap, s->heap_n, i, s->heap[i]);
+    while (s->heap_n > 0 && !s->oom) {
         bpe_pair p = heap_pop(s);
-        bpe_sym *l = &s->sym[p.left], *r = &s->sym[p.right];
-        if (l->len == 0 || r->len == 0 || l->piece != p.lp || r->piece != p.rp || l->next != p.right) continue;
+        bpe_sym *l = &s->sym[p.left];
+        if (l->len == 0 || l->next < 0) continue;
+        int32_t ri = l->next;
+        bpe_sym *r = &s->sym[ri];
+        if (r->len == 0 || l->len + r->len != p.size) continue;
         l->piece = p.result;
         l->len += r->len;
         r->len = 0;
