@@ -79,6 +79,28 @@ static void expected(const char *prompt, int n, char *out) {
     out[n] = 0;
 }
 
+/* The same with the server's context shift at a slot size of ctx tokens. */
+static void expected_shift(const char *prompt, int n, int ctx, int n_keep, char *out) {
+    static int32_t kv[8192];
+    int len = 0;
+    for (const char *p = prompt; *p; p++) kv[len++] = (unsigned char)*p;
+    for (int i = 0; i < n; i++) {
+        uint32_t h = 2166136261u;
+        for (int k = 0; k < len; k++) h = (h ^ (uint32_t)kv[k]) * 16777619u;
+        int32_t t = 'a' + (int32_t)(h % 26);
+        out[i] = (char)t;
+        if (i + 1 == n) break;
+        if (len + 1 >= ctx) {
+            int keep = n_keep < len / 2 ? n_keep : len / 2;
+            int nd = (len - keep) / 2;
+            memmove(kv + keep, kv + keep + nd, sizeof(int32_t) * (size_t)(len - keep - nd));
+            len -= nd;
+        }
+        kv[len++] = t;
+    }
+    out[n] = 0;
+}
+
 static const char *choice_text(json_t *j) {
     return json_string_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "text"));
 }
@@ -325,6 +347,15 @@ int main(int argc, char **argv) {
     json_decref(j);
     free(r.body);
 
+    /* max_tokens 0: the prompt is read, nothing generated; echo gives it back */
+    r = http("POST", "/v1/completions", "{\"prompt\":\"zero\",\"max_tokens\":0,\"echo\":true}", NULL, 0);
+    j = jparse(&r);
+    CHECK(r.status == 200 && choice_text(j) && !strcmp(choice_text(j), "zero") &&
+              json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")) == 0,
+          "max_tokens 0: %s", r.body);
+    json_decref(j);
+    free(r.body);
+
     /* stop string: cut before it, finish_reason stop */
     expected("abc", 10, want);
     char stop[4] = {want[4], want[5], 0};
@@ -453,6 +484,23 @@ int main(int argc, char **argv) {
           "context-full stop: %lld + %lld", (long long)np, (long long)nc);
     json_decref(j);
     free(r.body);
+
+    /* context shift: 1200 tokens through a 512-token slot */
+    {
+        static char big_want[2048];
+        r = http("POST", "/v1/completions",
+                 "{\"prompt\":\"shift me\",\"max_tokens\":1200,\"context_shift\":true,\"n_keep\":2}", NULL, 0);
+        j = jparse(&r);
+        expected_shift("shift me", 1200, 512, 2, big_want);
+        const char *txt = choice_text(j);
+        CHECK(r.status == 200 && txt && !strcmp(txt, big_want), "context shift text (%zu chars) %.80s",
+              txt ? strlen(txt) : 0, r.body);
+        CHECK(json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens")) == 8 &&
+                  json_integer_value(json_object_get(json_object_get(j, "usage"), "completion_tokens")) == 1200,
+              "context shift usage %s", r.body + (r.len > 300 ? r.len - 300 : 0));
+        json_decref(j);
+        free(r.body);
+    }
 
     /* prefix reuse across slots: C copies the prefix held by busy slot B */
     {

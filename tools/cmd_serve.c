@@ -18,7 +18,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: cllm serve -m MODEL [options]\n"
             "\n"
-            "  -m, --model FILE          GGUF model to serve (required)\n"
+            "  -m, --model FILE          GGUF model to serve\n"
+            "  -hf, --hf-repo REPO[:Q]   or a Hugging Face repo's GGUF (downloaded into the cache, see `cllm pull`)\n"
             "      --host ADDR           IPv4 address to listen on (default 127.0.0.1)\n"
             "      --port N              port (default 8080; 0 picks a free one and prints it)\n"
             "  -np, --parallel N         slots decoding in parallel (default 4)\n"
@@ -32,6 +33,8 @@ static void usage(FILE *f) {
             "      --api-key-file F      read the key from the first line of F\n"
             "      --embeddings          enable /v1/embeddings\n"
             "      --metrics             enable /metrics (Prometheus text)\n"
+            "      --context-shift       when a slot's context is full, drop older tokens and go on\n"
+            "                            (default for the request field context_shift; else stop: length)\n"
             "      --chat-template-file F  Jinja chat template overriding the model's\n"
             "      --cors ORIGIN         send Access-Control-Allow-Origin: ORIGIN (\"*\" for any)\n"
             "      --timeout S           idle connection timeout in seconds (default 600)\n"
@@ -55,12 +58,15 @@ static bool parse_int(const char *flag, const char *v, long lo, long hi, int *ou
 int cllm_cmd_serve(int argc, char **argv) {
     srv_config cfg;
     srv_config_defaults(&cfg);
+    const char *hf = NULL;
+    char *hf_path = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define TAKE() (i++, v)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) { if (!v) goto missing; cfg.model_path = TAKE(); }
+        else if (!strcmp(a, "-hf") || !strcmp(a, "--hf-repo")) { if (!v) goto missing; hf = TAKE(); }
         else if (!strcmp(a, "--host")) { if (!v) goto missing; cfg.host = TAKE(); }
         else if (!strcmp(a, "--port")) { if (!parse_int(a, TAKE(), 0, 65535, &cfg.port)) return 2; }
         else if (!strcmp(a, "-np") || !strcmp(a, "--parallel")) { if (!parse_int(a, TAKE(), 1, 256, &cfg.n_slots)) return 2; }
@@ -100,6 +106,7 @@ int cllm_cmd_serve(int argc, char **argv) {
             snprintf(cfg.api_key, sizeof cfg.api_key, "%s", line);
         } else if (!strcmp(a, "--embeddings")) cfg.embeddings = true;
         else if (!strcmp(a, "--metrics")) cfg.metrics = true;
+        else if (!strcmp(a, "--context-shift")) cfg.context_shift = true;
         else if (!strcmp(a, "--chat-template-file")) { if (!v) goto missing; cfg.chat_template_file = TAKE(); }
         else if (!strcmp(a, "--cors")) { if (!v) goto missing; cfg.cors_origin = TAKE(); }
         else if (!strcmp(a, "--alias")) { if (!v) goto missing; cfg.alias = TAKE(); }
@@ -114,10 +121,17 @@ int cllm_cmd_serve(int argc, char **argv) {
         return 2;
 #undef TAKE
     }
-    if (!cfg.model_path) {
-        fprintf(stderr, "cllm serve: -m MODEL is required\n");
+    if (!cfg.model_path == !hf) {
+        fprintf(stderr, "cllm serve: give one of -m MODEL or -hf REPO[:QUANT]\n");
         usage(stderr);
         return 2;
+    }
+    if (hf) {
+        if (cllm_pull_resolve(hf, &hf_path) != CLLM_OK) {
+            fprintf(stderr, "cllm serve: -hf %s: %s\n", hf, cllm_last_error());
+            return 1;
+        }
+        cfg.model_path = hf_path;
     }
     if (cfg.n_batch < cfg.n_slots) cfg.n_batch = cfg.n_slots;
 
@@ -129,28 +143,27 @@ int cllm_cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     char err[512] = "";
+    int rc = 1;
     srv_server *s = srv_create(&cfg, err, sizeof err);
     if (!s) {
         fprintf(stderr, "cllm serve: %s\n", err);
+        free(hf_path);
         return 1;
     }
     if (!srv_listen(s, err, sizeof err)) {
         fprintf(stderr, "cllm serve: %s\n", err);
-        srv_destroy(s);
-        return 1;
+        goto out;
     }
     printf("cllm serve: listening on http://%s:%d\n", cfg.host, srv_port(s));
     fflush(stdout);
     srv_engine *e = srv_engine_open(&cfg, err, sizeof err);
     if (!e) {
         fprintf(stderr, "cllm serve: %s\n", err);
-        srv_destroy(s);
-        return 1;
+        goto out;
     }
     if (!srv_attach_engine(s, e, err, sizeof err)) {
         fprintf(stderr, "cllm serve: %s\n", err);
-        srv_destroy(s);
-        return 1;
+        goto out;
     }
     printf("cllm serve: model %s ready (%d slots, %d tokens of context each)\n", e->model_id, cfg.n_slots,
            e->n_ctx / cfg.n_slots);
@@ -158,6 +171,9 @@ int cllm_cmd_serve(int argc, char **argv) {
     while (!g_stop) pause();
     printf("cllm serve: shutting down\n");
     fflush(stdout);
+    rc = 0;
+out:
     srv_destroy(s);
-    return 0;
+    free(hf_path);
+    return rc;
 }

@@ -32,6 +32,7 @@ typedef struct slot {
     int32_t n_gen;
     int32_t pending_tok;       /* sampled, not yet in the KV */
     int32_t batch_idx;         /* output row in this step's batch, -1 none */
+    bool reread;               /* re-reading kept tokens after a context shift */
     int32_t n_in_batch;        /* tokens this slot put in this step's batch */
     char *hold;                /* generated text not yet released */
     size_t hold_len, hold_cap;
@@ -121,7 +122,7 @@ static void emit(srv_task *t, const srv_event *ev) {
 }
 
 static void usage_of(const slot *sl, srv_usage *u, uint64_t now) {
-    u->n_prompt = sl->task ? sl->task->n_prompt : 0;
+    u->n_prompt = sl->task ? (sl->task->n_prompt_orig ? sl->task->n_prompt_orig : sl->task->n_prompt) : 0;
     u->n_cached = sl->n_cached;
     u->n_gen = sl->n_gen;
     uint64_t tp = sl->t_prompt_done ? sl->t_prompt_done : now;
@@ -227,6 +228,7 @@ static void slot_start(srv_sched *s, slot *sl, srv_task *t) {
     sl->n_gen = 0;
     sl->hold_len = 0;
     sl->batch_idx = -1;
+    sl->reread = false;
     sl->t_start = cllm_time_ns();
     sl->t_prompt_done = 0;
     pthread_mutex_lock(&s->mu);
@@ -291,6 +293,37 @@ static float logprobs_of(const float *l, int32_t n_vocab, int32_t tok, int n_top
     for (int k = 0; k < n_top; k++)
         if (top[k].tok >= 0) top[k].logprob -= lse;
     return (tok >= 0 && tok < n_vocab) ? l[tok] - lse : -INFINITY;
+}
+
+/* The slot's context is full: keep the first n_keep tokens, drop the older
+ * half of the rest, and re-read what is kept followed by the pending token
+ * as a new prompt (re-reading rather than shifting KV positions keeps cells
+ * shared with other slots intact). Generation then goes on. */
+static void context_shift(srv_sched *s, slot *sl) {
+    srv_task *t = sl->task;
+    int32_t keep = t->n_keep < 0 ? 0 : t->n_keep;
+    if (keep > sl->n_cache / 2) keep = sl->n_cache / 2;
+    int32_t n_discard = (sl->n_cache - keep) / 2;
+    int32_t n_new = sl->n_cache - n_discard + 1;
+    int32_t *np = malloc(sizeof *np * (size_t)n_new);
+    if (!np) {
+        slot_error(s, sl, 500, "out of memory");
+        return;
+    }
+    memcpy(np, sl->cache, sizeof *np * (size_t)keep);
+    memcpy(np + keep, sl->cache + keep + n_discard, sizeof *np * (size_t)(sl->n_cache - keep - n_discard));
+    np[n_new - 1] = sl->pending_tok;
+    if (!t->n_prompt_orig) t->n_prompt_orig = t->n_prompt;
+    free(t->prompt);
+    t->prompt = np;
+    t->n_prompt = n_new;
+    s->eng->kv_rm(s->eng, sl->id, 0, -1);
+    sl->n_cache = 0;
+    sl->i_prompt = 0;
+    sl->reread = true;
+    pthread_mutex_lock(&s->mu);
+    sl->st = SLOT_PROMPT;
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* A token was sampled for slot sl: release text, check stops and limits. */
@@ -360,7 +393,12 @@ static void slot_token(srv_sched *s, slot *sl, int32_t tok, const float *logits)
         return;
     }
     /* The pending token needs a KV cell at position n_cache. */
-    if (sl->n_cache + 1 >= s->n_ctx_slot) slot_done(s, sl, "length", NULL);
+    if (sl->n_cache + 1 < s->n_ctx_slot) return;
+    if (!t->context_shift) {
+        slot_done(s, sl, "length", NULL);
+        return;
+    }
+    context_shift(s, sl);
 }
 
 /* ------------------------------------------------------------- step */
@@ -444,10 +482,13 @@ static void step(srv_sched *s) {
             sl->i_prompt += sl->n_in_batch;
             n_prompt_tok += sl->n_in_batch;
             if (sl->i_prompt < t->n_prompt) continue;
-            sl->t_prompt_done = t1;
-            pthread_mutex_lock(&s->mu);
-            s->stats.prompt_ms += (double)(t1 - sl->t_start) / 1e6;
-            pthread_mutex_unlock(&s->mu);
+            if (!sl->reread) {
+                sl->t_prompt_done = t1;
+                pthread_mutex_lock(&s->mu);
+                s->stats.prompt_ms += (double)(t1 - sl->t_start) / 1e6;
+                pthread_mutex_unlock(&s->mu);
+            }
+            sl->reread = false;
             if (t->kind == SRV_TASK_EMBEDDING) {
                 const float *v = e->embedding(e, sl->id);
                 srv_event ev = {.type = SRV_EV_DONE, .finish = "stop", .embd = v,
@@ -462,6 +503,10 @@ static void step(srv_sched *s) {
             pthread_mutex_lock(&s->mu);
             sl->st = SLOT_GEN;
             pthread_mutex_unlock(&s->mu);
+        }
+        if (t->n_predict == 0) { /* prompt only (max_tokens: 0) */
+            slot_done(s, sl, "length", NULL);
+            continue;
         }
         const float *logits = e->logits(e, sl->batch_idx);
         if (!logits) {

@@ -34,6 +34,7 @@ typedef struct srv_config {
     int timeout_s;             /* idle connection timeout */
     char api_key[256];         /* empty = no authentication */
     bool embeddings;           /* enable /v1/embeddings (embedding context) */
+    bool context_shift;        /* default of the request field context_shift */
     bool metrics;              /* enable /metrics */
     const char *chat_template_file;
     const char *cors_origin;   /* NULL = no CORS headers */
@@ -167,6 +168,12 @@ struct srv_task {
     int n_top;                 /* top log-probs per token (0 = none) */
     bool want_logprob;
     bool ignore_eos;
+    /* When the slot's context is full: drop the older half of what follows
+     * the first n_keep tokens and go on (re-reading the kept tokens) instead
+     * of stopping with "length". */
+    bool context_shift;
+    int32_t n_keep;
+    int32_t n_prompt_orig;     /* prompt length reported in usage (shifts replace prompt) */
     atomic_int cancelled;
     srv_sink_fn sink;
     void *user;                /* the srv_req */

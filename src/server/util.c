@@ -159,6 +159,7 @@ void srv_gen_init(srv_gen *g) {
     srv_sampling_defaults(&g->sp);
     g->n_predict = -1;
     g->n = 1;
+    g->n_keep = -2;
 }
 
 void srv_gen_clear(srv_gen *g) {
@@ -218,6 +219,11 @@ bool srv_gen_parse(srv_req *r, json_t *body, srv_gen *g, bool anthropic) {
     g->n = (int)i;
     if (!srv_get_bool(r, body, "stream", &g->stream)) return false;
     if (!srv_get_bool(r, body, "ignore_eos", &g->ignore_eos)) return false;
+    g->context_shift = r->srv->cfg.context_shift;
+    if (!srv_get_bool(r, body, "context_shift", &g->context_shift)) return false;
+    int64_t nk = g->n_keep;
+    if (!srv_get_int(r, body, "n_keep", -1, 1 << 30, &nk)) return false;
+    g->n_keep = (int32_t)nk;
     json_t *so = json_object_get(body, "stream_options");
     if (so && !json_is_null(so)) {
         if (!json_is_object(so)) {
@@ -329,6 +335,10 @@ bool srv_gen_tasks(srv_req *r, srv_gen *g, const int32_t *prompt, int32_t n_prom
         t->want_logprob = g->logprobs;
         t->n_top = g->top_logprobs;
         t->ignore_eos = g->ignore_eos;
+        t->context_shift = g->context_shift;
+        t->n_keep = g->n_keep == -1 ? n_prompt
+                    : g->n_keep >= 0 ? g->n_keep
+                    : (e->bos >= 0 && prompt[0] == e->bos) ? 1 : 0;
         if (g->n_stop) {
             t->stop = calloc((size_t)g->n_stop, sizeof *t->stop);
             if (!t->stop) goto oom;

@@ -35,6 +35,8 @@ typedef struct srv_gen {
     bool logprobs;
     int top_logprobs;
     bool ignore_eos;
+    bool context_shift;
+    int32_t n_keep;              /* -2: default (keep a leading BOS) */
 } srv_gen;
 
 void srv_gen_init(srv_gen *g);
