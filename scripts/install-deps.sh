@@ -9,6 +9,8 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 # (node and npm may come from a nodesource build whose nodejs bundles npm and
 # conflicts with Debian's npm package: install them only when the commands are missing)
 pkgs+=(chromium)
+# cllm chat: line editing (GNU readline); its terminal test drives it in tmux
+pkgs+=(libreadline-dev tmux)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()

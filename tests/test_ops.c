@@ -108,7 +108,7 @@ static void test_matmul(void) {
                       cllm_type_name(t));
             }
             free(tmp);
-            w[k] = (cllm_weight){"w", t, K, rows[k], rb, wdata[k]};
+            w[k] = (cllm_weight){"w", t, K, rows[k], rb, wdata[k], NULL};
         }
         double worst = 0;
         for (int tn = 0; tn < 3; tn++) {

@@ -25,6 +25,7 @@ static const command g_commands[] = {
     {"gguf",       cllm_cmd_gguf,       "inspect, validate and extract from GGUF files"},
     {"convert",    cllm_cmd_convert,    "Hugging Face checkpoint to GGUF"},
     {"pull",       cllm_cmd_pull,       "download a GGUF from Hugging Face"},
+    {"template",   cllm_cmd_template,   "render a chat template (a model's, or a file with a context)"},
 };
 
 static void usage(FILE *f) {

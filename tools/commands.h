@@ -16,5 +16,6 @@ int cllm_cmd_perplexity(int argc, char **argv);
 int cllm_cmd_embed(int argc, char **argv);
 int cllm_cmd_convert(int argc, char **argv);
 int cllm_cmd_pull(int argc, char **argv);
+int cllm_cmd_template(int argc, char **argv);
 
 #endif

@@ -22,10 +22,28 @@ typedef void (*cllm_vec_dot_tile_fn)(int64_t n, int nr, int nc, float *s, int64_
 /* Convert n floats to a row of an activation type (Q8_0, Q8_1, Q8_K, F16, BF16, F32). */
 typedef void (*cllm_from_float_fn)(const float *x, void *y, int64_t n);
 
+/* Per activation block (32 elements of a Q8_0 row): its scale as a float
+ * and the integer sum of its 32 quants, computed once per batch
+ * (cllm_cpu_rp_aux_row) so that GEMM kernels on repacked weights can fold
+ * the weights' zero point (-8 for Q4_0, -128 for the offset Q8_0 bytes)
+ * into one integer term per block. */
+typedef struct cllm_rp_aux {
+    float d;
+    int32_t sum;
+} cllm_rp_aux;
+
+/* GEMM on one group of CLLM_RP_ROWS repacked weight rows (src/cpu/repack.h):
+ * s[c*lds + r] = dot(w_r, a_c) for r < CLLM_RP_ROWS, c < nc. wg is the group
+ * (CLLM_RP_ROWS * row_bytes bytes), a_c = a + c*a_stride a Q8_0 row of n
+ * elements and aux + c*aux_stride its n/32 cllm_rp_aux entries. */
+typedef void (*cllm_gemm_rp_fn)(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
+                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
+
 typedef struct cllm_type_kernels {
     cllm_type act_type;        /* activation type this weight type dots with */
     cllm_vec_dot_fn vec_dot;   /* NULL: the type has no dot product */
     cllm_vec_dot_tile_fn vec_dot_tile; /* NULL: no tile kernel (use cllm_cpu_vec_dot_tile) */
+    cllm_gemm_rp_fn gemm_rp;   /* NULL: weights of this type are not repacked */
 } cllm_type_kernels;
 
 typedef struct cllm_kernels {

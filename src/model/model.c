@@ -103,8 +103,12 @@ cllm_status cllm_model_bind_standard(cllm_model *m, const cllm_bind_flags *fl) {
         B(ffn_gate, "ffn_gate.weight", E, F, true);
         B(ffn_up, "ffn_up.weight", E, F, true);
         B(ffn_down, "ffn_down.weight", F, E, true);
+        /* load-time repack for the GEMM kernels (src/ops/repack_weights.c) */
+        cllm_weight *const rw[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+        for (size_t i = 0; i < sizeof rw / sizeof rw[0]; i++) cllm_ops_weight_repack(rw[i], &m->rp);
     }
 #undef B
+    cllm_ops_weight_repack(&m->output, &m->rp);
     return CLLM_OK;
 }
 
@@ -202,6 +206,7 @@ cllm_status cllm_model_load(const char *path, const cllm_model_params *params, c
 void cllm_model_free(cllm_model *m) {
     if (!m) return;
     free(m->layers);
+    cllm_ops_rp_free(m->rp);
     cllm_vocab_free(m->vocab);
     cllm_gguf_free(m->gguf);
     cllm_afree(m->file_buf);

@@ -67,6 +67,7 @@ struct cllm_model {
     cllm_layer *layers;           /* [n_layer] */
     uint64_t n_bytes, n_params;
     struct cllm_vocab *vocab;     /* owned; NULL until the tokenizer is wired */
+    cllm_rp_buf *rp;              /* owned: repacked weight copies (may be NULL) */
 };
 
 /* Architectures (src/models/<arch>.c). */

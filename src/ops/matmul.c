@@ -8,7 +8,13 @@
  * over tiles of CLLM_MM_TOKS tokens calling the kernel table's tile of
  * integer dot products (cllm_cpu_vec_dot_tile; vec_dot for one token). Rows outer,
  * tokens inner: each weight row is read from memory once per batch, and the
- * row block stays in L1/L2 while the tiles of activations stream by. */
+ * row block stays in L1/L2 while the tiles of activations stream by.
+ *
+ * Weights repacked at load (w->rp, cpu/repack.h; CLLM_RP_ROWS == CLLM_MM_ROWS
+ * rows per group) go to the table's gemm_rp instead, for batches of at least
+ * CLLM_RP_MIN_TOK tokens; phase 1 then also computes each activation block's
+ * float scale and quant sum (cllm_rp_aux) once, stored after the rows. */
+#include "cpu/repack.h"
 #include "ops/ops_cpu.h"
 #include "tensor/types.h"
 
@@ -17,6 +23,8 @@
 
 #define CLLM_MM_ROWS 16
 #define CLLM_MM_TOKS 32
+#define CLLM_RP_MIN_TOK 1
+_Static_assert(CLLM_MM_ROWS == CLLM_RP_ROWS, "a row block is one repacked group");
 
 typedef struct mm_task {
     cllm_ops_ctx *c;
@@ -29,6 +37,7 @@ typedef struct mm_task {
     const void *xa;       /* converted activations */
     size_t arow;          /* bytes per converted row */
     int64_t blk0[4];      /* first block index of each weight (n_w <= 3) */
+    cllm_rp_aux *aux;     /* [n_tok][ne0/32] when a repacked weight is used, else NULL */
 } mm_task;
 
 /* Phase 1: convert activation rows [i0, i1). */
@@ -37,7 +46,11 @@ static void mm_convert(void *arg, int64_t i0, int64_t i1, int ith) {
     mm_task *t = arg;
     const int64_t ne0 = t->w[0]->ne0;
     cllm_from_float_fn ff = t->c->kern->from_float[t->act];
-    for (int64_t i = i0; i < i1; i++) ff(t->x + i * ne0, (char *)t->c->act_buf + i * t->arow, ne0);
+    for (int64_t i = i0; i < i1; i++) {
+        char *row = (char *)t->c->act_buf + i * t->arow;
+        ff(t->x + i * ne0, row, ne0);
+        if (t->aux) cllm_cpu_rp_aux_row(row, ne0, t->aux + i * (ne0 / 32));
+    }
 }
 
 /* Phase 2: blocks [b0, b1) of CLLM_MM_ROWS weight rows, all tokens. */
@@ -56,6 +69,16 @@ static void mm_blocks(void *arg, int64_t b0, int64_t b1, int ith) {
         cllm_vec_dot_fn dot = c->kern->type[w->type].vec_dot;
         float *y = t->y[wi];
         const int64_t ldy = w->ne1;
+        if (w->rp && t->aux && c->kern->type[w->type].gemm_rp) {   /* repacked group: one GEMM call per token tile */
+            cllm_gemm_rp_fn gemm = c->kern->type[w->type].gemm_rp;
+            const int64_t nb = ne0 / 32;
+            for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
+                const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
+                gemm(ne0, te - tb, &y[(int64_t)tb * ldy + rb], ldy, (const char *)w->rp + (size_t)rb * w->row_bytes,
+                     xa + (size_t)tb * t->arow, t->arow, t->aux + (int64_t)tb * nb, nb);
+            }
+            continue;
+        }
         for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
             const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
             if (te - tb == 1) {   /* one token (decode): plain dot products */
@@ -75,7 +98,7 @@ void cllm_cpu_matmul(cllm_ops_ctx *c, int n_w, const cllm_weight *const *w,
                      const float *x, int n_tok, float *const *y) {
     assert(n_w >= 1 && n_w <= 3 && n_tok >= 1 && n_tok <= c->lim.n_batch);
     const cllm_type act = c->kern->type[w[0]->type].act_type;
-    mm_task t = {c, n_w, w, x, n_tok, y, act, NULL, 0, {0}};
+    mm_task t = {c, n_w, w, x, n_tok, y, act, NULL, 0, {0}, NULL};
     int64_t nblk = 0;
     for (int i = 0; i < n_w; i++) {
         assert(w[i]->ne0 == w[0]->ne0);
@@ -92,6 +115,14 @@ void cllm_cpu_matmul(cllm_ops_ctx *c, int n_w, const cllm_weight *const *w,
         t.xa = c->act_buf;
         t.arow = cllm_type_row_size(act, w[0]->ne0);
         assert(t.arow * (size_t)n_tok <= c->act_buf_bytes);
+        bool use_rp = false;
+        for (int i = 0; i < n_w; i++)
+            use_rp |= w[i]->rp != NULL && c->kern->type[w[i]->type].gemm_rp != NULL;
+        if (use_rp && act == CLLM_TYPE_Q8_0 && n_tok >= CLLM_RP_MIN_TOK) {
+            const size_t off = (t.arow * (size_t)n_tok + 63) & ~(size_t)63;
+            const size_t need = off + (size_t)n_tok * (size_t)(w[0]->ne0 / 32) * sizeof(cllm_rp_aux);
+            if (need <= c->act_buf_bytes) t.aux = (cllm_rp_aux *)((char *)c->act_buf + off);
+        }
         cllm_threadpool_for(c->tp, n_tok, cllm_threadpool_grain(c->tp, n_tok, 2), mm_convert, &t);
     }
     /* Several blocks per claim when there are many (fewer atomics), one when few. */

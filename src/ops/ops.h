@@ -23,7 +23,17 @@ typedef struct cllm_weight {
     int64_t ne0, ne1;      /* ne0 = row length (input dim), ne1 = rows (output dim) */
     size_t row_bytes;
     const void *data;      /* NULL when the tensor is absent (optional ones) */
+    const void *rp;        /* the same rows repacked for GEMM (cpu/repack.h), or NULL */
 } cllm_weight;
+
+/* Repacked weight copies (src/ops/repack_weights.c). cllm_ops_weight_repack
+ * makes w->rp when the active kernel table has a GEMM for repacked weights of
+ * w's type and shape and CLLM_REPACK is not "0"; the buffer is linked into
+ * *list (owned by the list; free with cllm_ops_rp_free, NULL-safe). Out of
+ * memory just leaves w plain. */
+typedef struct cllm_rp_buf cllm_rp_buf;
+void cllm_ops_weight_repack(cllm_weight *w, cllm_rp_buf **list);
+void cllm_ops_rp_free(cllm_rp_buf *list);
 
 enum { CLLM_ROPE_NORM = 0, CLLM_ROPE_NEOX = 2 };
 

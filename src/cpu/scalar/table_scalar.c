@@ -3,6 +3,7 @@
  * Weight type -> activation type pairs are ggml's vec_dot_type choices; the
  * 8-bit activation quantizers are src/quant's reference ones. */
 #include "cpu/kernels_impl.h"
+#include "cpu/repack.h"
 #include "quant/quants.h"
 
 #include <string.h>
@@ -16,11 +17,13 @@ static const cllm_kernels g_scalar = {
         SLOT(F32, F32, cllm_cpu_dot_f32_ref),
         SLOT(F16, F16, cllm_cpu_dot_f16_ref),
         SLOT(BF16, BF16, cllm_cpu_dot_bf16_ref),
-        SLOT(Q4_0, Q8_0, cllm_cpu_dot_q4_0_ref),
+        [CLLM_TYPE_Q4_0] = {.act_type = CLLM_TYPE_Q8_0, .vec_dot = cllm_cpu_dot_q4_0_ref,
+                            .gemm_rp = cllm_cpu_gemm_rp_q4_0_ref},
         SLOT(Q4_1, Q8_1, cllm_cpu_dot_q4_1_ref),
         SLOT(Q5_0, Q8_0, cllm_cpu_dot_q5_0_ref),
         SLOT(Q5_1, Q8_1, cllm_cpu_dot_q5_1_ref),
-        SLOT(Q8_0, Q8_0, cllm_cpu_dot_q8_0_ref),
+        [CLLM_TYPE_Q8_0] = {.act_type = CLLM_TYPE_Q8_0, .vec_dot = cllm_cpu_dot_q8_0_ref,
+                            .gemm_rp = cllm_cpu_gemm_rp_q8_0_ref},
         SLOT(IQ4_NL, Q8_0, cllm_cpu_dot_iq4_nl_ref),
         SLOT(Q2_K, Q8_K, cllm_cpu_dot_q2_K_ref),
         SLOT(Q3_K, Q8_K, cllm_cpu_dot_q3_K_ref),
@@ -44,4 +47,7 @@ const cllm_kernels *cllm_kernels_scalar(void) { return &g_scalar; }
 void cllm_cpu_table_init_from_scalar(cllm_kernels *dst, const char *name) {
     memcpy(dst, &g_scalar, sizeof *dst);
     dst->name = name;
+    /* SIMD tables use repacked weights only where they have their own GEMM
+     * for them (a scalar GEMM would be slower than their plain tiles). */
+    for (int t = 0; t < CLLM_TYPE_COUNT; t++) dst->type[t].gemm_rp = NULL;
 }

@@ -1,0 +1,52 @@
+/* repack_ref.c: scalar reference GEMMs on the repacked Q4_0 / Q8_0 groups
+ * of repack.h (the SIMD kernels are checked against these and against the
+ * plain vec_dot by tests/test_repack.c). Per block: an exact integer dot of
+ * the unsigned weight bytes with the int8 activations, minus zero point x
+ * the activation block sum, times d_w * d_a. */
+#include "cpu/repack.h"
+#include "core/fp16.h"
+#include "quant/blocks.h"
+
+static void gemm_ref(int q4, int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
+                     size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride) {
+    const int64_t nb = n / 32;
+    const size_t gbs = CLLM_RP_ROWS * (q4 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
+    const int zp = q4 ? 8 : 128;
+    for (int c = 0; c < nc; c++) {
+        const cllm_block_q8_0 *y = (const cllm_block_q8_0 *)((const uint8_t *)a + (size_t)c * a_stride);
+        const cllm_rp_aux *x = aux + (int64_t)c * aux_stride;
+        for (int r = 0; r < CLLM_RP_ROWS; r++) {
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = (const uint8_t *)wg + (size_t)b * gbs;
+                cllm_fp16 d;
+                memcpy(&d, blk + 2 * r, 2);
+                const uint8_t *qs = blk + 32;
+                int32_t isum = 0;
+                if (q4) {
+                    for (int j = 0; j < 4; j++)
+                        for (int t = 0; t < 4; t++) {
+                            const uint8_t q = qs[64 * j + 4 * r + t];
+                            isum += (q & 15) * y[b].qs[4 * j + t] + (q >> 4) * y[b].qs[16 + 4 * j + t];
+                        }
+                } else {
+                    for (int j = 0; j < 8; j++)
+                        for (int t = 0; t < 4; t++) isum += qs[64 * j + 4 * r + t] * y[b].qs[4 * j + t];
+                }
+                isum -= zp * x[b].sum;
+                sum += (float)isum * (cllm_fp16_to_fp32(d) * x[b].d);
+            }
+            s[(int64_t)c * lds + r] = sum;
+        }
+    }
+}
+
+void cllm_cpu_gemm_rp_q4_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
+                               size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride) {
+    gemm_ref(1, n, nc, s, lds, wg, a, a_stride, aux, aux_stride);
+}
+
+void cllm_cpu_gemm_rp_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
+                               size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride) {
+    gemm_ref(0, n, nc, s, lds, wg, a, a_stride, aux, aux_stride);
+}

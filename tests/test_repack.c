@@ -1,0 +1,117 @@
+/* test_repack.c: the repacked-weight GEMM (cpu/repack.h): for Q4_0 and Q8_0
+ * weights with random quants and scales, repack them, run every available
+ * table's gemm_rp (scalar reference, AVX-512 VNNI) over 1..19 activation rows
+ * and compare each output with the plain scalar vec_dot of the original rows.
+ * Integer sums are exact, so only float rounding differs. Also checks the
+ * repack layout round trip (bytes land where repack.h says). */
+#include "core/fp16.h"
+#include "cpu/kernels.h"
+#include "cpu/repack.h"
+#include "quant/blocks.h"
+#include "quant/quants.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t g_rng = 12345u;
+static uint32_t rnd(void) {
+    g_rng = g_rng * 1664525u + 1013904223u;
+    return g_rng >> 8;
+}
+static float frand(void) { return (float)(rnd() & 0xFFFF) / 65536.0f; } /* [0,1) */
+
+static void fill_weights(cllm_type t, int64_t ne0, int64_t ne1, uint8_t *w) {
+    const int64_t nb = ne0 / 32;
+    const size_t bs = t == CLLM_TYPE_Q4_0 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0);
+    for (int64_t i = 0; i < nb * ne1; i++) {
+        uint8_t *b = w + (size_t)i * bs;
+        const cllm_fp16 d = cllm_fp32_to_fp16(0.001f + 0.02f * frand());
+        memcpy(b, &d, 2);
+        for (size_t j = 2; j < bs; j++) {
+            uint8_t v = (uint8_t)rnd();
+            if (t == CLLM_TYPE_Q8_0 && v == 0x80) v = 0x81; /* -128 never appears in Q8_0 */
+            b[j] = v;
+        }
+    }
+}
+
+static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
+    const int64_t nb = ne0 / 32;
+    const size_t row_bytes = (size_t)nb * (t == CLLM_TYPE_Q4_0 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
+    CHECK(cllm_repack_supported(t, ne0, ne1), "supported %d %lld x %lld", (int)t, (long long)ne0, (long long)ne1);
+    uint8_t *w = malloc(row_bytes * (size_t)ne1), *rp = malloc(row_bytes * (size_t)ne1);
+    fill_weights(t, ne0, ne1, w);
+    cllm_repack_rows(t, ne0, ne1, w, rp);
+    /* layout: row 5 of the last group, block 2: scale and element 4*1+3 */
+    {
+        const size_t g0 = (size_t)(ne1 - CLLM_RP_ROWS);
+        const uint8_t *ob = w + (g0 + 5) * row_bytes + 2 * (row_bytes / (size_t)nb);
+        const uint8_t *gb = rp + g0 * row_bytes + 2 * CLLM_RP_ROWS * (row_bytes / (size_t)nb);
+        CHECK(memcmp(ob, gb + 2 * 5, 2) == 0, "scale placement");
+        const uint8_t want = t == CLLM_TYPE_Q4_0 ? ob[2 + 7] : (uint8_t)(ob[2 + 7] ^ 0x80);
+        CHECK(gb[32 + 64 * 1 + 4 * 5 + 3] == want, "quant placement");
+    }
+    enum { NTOK = 19 };
+    const size_t arow = (size_t)nb * sizeof(cllm_block_q8_0);
+    float *x = malloc(sizeof(float) * (size_t)ne0);
+    uint8_t *a = malloc(arow * NTOK);
+    cllm_rp_aux *aux = malloc(sizeof(cllm_rp_aux) * (size_t)(nb * NTOK));
+    for (int c = 0; c < NTOK; c++) {
+        for (int64_t i = 0; i < ne0; i++) x[i] = (frand() - 0.5f) * (c % 3 == 0 ? 4.0f : 1.0f);
+        cllm_quantize_row_q8_0(x, a + (size_t)c * arow, ne0);
+        cllm_cpu_rp_aux_row(a + (size_t)c * arow, ne0, aux + (int64_t)c * nb);
+    }
+    const cllm_kernels *sc = cllm_kernels_scalar();
+    float *ref = malloc(sizeof(float) * (size_t)(ne1 * NTOK));
+    float maxabs = 0;
+    for (int c = 0; c < NTOK; c++)
+        for (int64_t r = 0; r < ne1; r++) {
+            sc->type[t].vec_dot(ne0, &ref[c * ne1 + r], w + (size_t)r * row_bytes, a + (size_t)c * arow);
+            maxabs = fmaxf(maxabs, fabsf(ref[c * ne1 + r]));
+        }
+    const cllm_kernels *tables[] = {cllm_kernels_scalar(), cllm_kernels_avx2(), cllm_kernels_avx512(),
+                                    cllm_kernels_avx512_zmm(), cllm_kernels_neon()};
+    float *out = malloc(sizeof(float) * (size_t)(ne1 * NTOK));
+    for (size_t ti = 0; ti < sizeof tables / sizeof tables[0]; ti++) {
+        const cllm_kernels *k = tables[ti];
+        if (!k || !k->type[t].gemm_rp) continue;
+        for (int nc = 1; nc <= NTOK; nc += (nc < 9 ? 1 : 5)) {
+            for (size_t i = 0; i < (size_t)(ne1 * NTOK); i++) out[i] = NAN;
+            for (int64_t g = 0; g < ne1 / CLLM_RP_ROWS; g++)
+                k->type[t].gemm_rp(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * CLLM_RP_ROWS * row_bytes, a,
+                                   arow, aux, nb);
+            float worst = 0;
+            for (int c = 0; c < nc; c++)
+                for (int64_t r = 0; r < ne1; r++) {
+                    const float d = fabsf(out[c * ne1 + r] - ref[c * ne1 + r]);
+                    worst = isnan(d) ? INFINITY : fmaxf(worst, d);
+                }
+            CHECK(worst <= 1e-5f * maxabs, "%s %s n=%lld nc=%d: max diff %g (max |ref| %g)", k->name,
+                  t == CLLM_TYPE_Q4_0 ? "q4_0" : "q8_0", (long long)ne0, nc, worst, maxabs);
+            /* columns >= nc untouched */
+            if (nc < NTOK) CHECK(isnan(out[nc * ne1]), "%s wrote past nc=%d", k->name, nc);
+        }
+        printf("  %-8s gemm_rp %s %lldx%lld: ok\n", k->name, t == CLLM_TYPE_Q4_0 ? "q4_0" : "q8_0", (long long)ne0,
+               (long long)ne1);
+    }
+    free(out);
+    free(ref);
+    free(aux);
+    free(a);
+    free(x);
+    free(rp);
+    free(w);
+}
+
+int main(void) {
+    CHECK(!cllm_repack_supported(CLLM_TYPE_Q4_K, 256, 16), "Q4_K has no layout");
+    CHECK(!cllm_repack_supported(CLLM_TYPE_Q4_0, 64, 24), "rows must be a multiple of 16");
+    CHECK(!cllm_repack_supported(CLLM_TYPE_Q8_0, 48, 16), "columns must be a multiple of 32");
+    check_type(CLLM_TYPE_Q4_0, 256, 32);
+    check_type(CLLM_TYPE_Q8_0, 256, 32);
+    check_type(CLLM_TYPE_Q4_0, 2048, 48);
+    check_type(CLLM_TYPE_Q8_0, 1024, 16);
+    return test_finish();
+}
