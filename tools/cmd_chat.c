@@ -272,7 +272,8 @@ static bool load_conversation(chat_state *s, const char *path) {
     json_error_t err;
     json_t *root = json_load_file(path, 0, &err);
     if (!root) {
-        fprintf(stderr, "error: %s: line %d column %d: %s\n", path, err.line, err.column, err.text);
+        if (err.line < 0) fprintf(stderr, "error: %s\n", err.text);
+        else fprintf(stderr, "error: %s: line %d column %d: %s\n", path, err.line, err.column, err.text);
         return false;
     }
     json_t *arr = json_is_object(root) ? json_object_get(root, "messages") : root;

@@ -29,7 +29,8 @@ static void usage(FILE *f) {
 static json_t *load_json(const char *path) {
     json_error_t err;
     json_t *j = json_load_file(path, JSON_DECODE_ANY, &err);
-    if (!j) fprintf(stderr, "error: %s: line %d column %d: %s\n", path, err.line, err.column, err.text);
+    if (!j && err.line < 0) fprintf(stderr, "error: %s\n", err.text);
+    else if (!j) fprintf(stderr, "error: %s: line %d column %d: %s\n", path, err.line, err.column, err.text);
     return j;
 }
 
@@ -87,7 +88,11 @@ static int render_context(const char *tmpl_file, const char *ctx_file, uint32_t 
     } else {
         char *out = NULL;
         if (cllm_chat_template_render_json(t, obj, &out) != CLLM_OK) {
-            fprintf(stderr, "error: %s: %s\n", cllm_chat_template_error_type(t), cllm_chat_template_last_error(t));
+            /* The message may already start with the class name. */
+            const char *type = cllm_chat_template_error_type(t), *msg = cllm_chat_template_last_error(t);
+            size_t tl = strlen(type);
+            if (tl && !strncmp(msg, type, tl) && msg[tl] == ':') fprintf(stderr, "error: %s\n", msg);
+            else fprintf(stderr, "error: %s: %s\n", type, msg);
         } else {
             fwrite(out, 1, strlen(out), stdout);
             rc = fflush(stdout) ? 1 : 0;

@@ -23,7 +23,7 @@
 
 #define CLLM_MM_ROWS 16
 #define CLLM_MM_TOKS 32
-#define CLLM_RP_MIN_TOK 2
+#define CLLM_RP_MIN_TOK 1
 _Static_assert(CLLM_MM_ROWS == CLLM_RP_ROWS, "a row block is one repacked group");
 
 typedef struct mm_task {
