@@ -1,6 +1,6 @@
 /* cmd_bench.c: `cllm bench`: prompt-processing and generation speed, like
  * llama-bench.
- *   cllm bench -m MODEL [-p 512] [-n 128] [-r 3] [-t N] [-b 512] [--kv f16]
+ *   cllm bench (-m MODEL | -hf REPO[:QUANT]) [-p 512] [-n 128] [-r 3] [-t N] [-b 512] [--kv f16]
  *              [-o md|json] [--roofline] [-np S]
  * pp: p random token ids decoded from an empty cache in batches of b (logits
  * for the last only). tg: n tokens decoded one at a time from an empty cache;
@@ -23,7 +23,7 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: cllm bench -m MODEL [-p 512] [-n 128] [-r 3] [-t N] [-b 512] [--kv f16|f32|q8_0]\n"
+    fprintf(f, "usage: cllm bench (-m MODEL | -hf REPO[:QUANT]) [-p 512] [-n 128] [-r 3] [-t N] [-b 512] [--kv f16|f32|q8_0]\n"
                "                  [-o md|json] [--roofline] [-np SEQS]\n");
 }
 
@@ -135,7 +135,7 @@ typedef struct result {
 } result;
 
 int cllm_cmd_bench(int argc, char **argv) {
-    const char *model = NULL, *fmt = "md";
+    const char *model = NULL, *hf = NULL, *fmt = "md";
     long n_prompt = 512, n_gen = 128, reps = 3, threads = 0, n_batch = 512, n_par = 1;
     int kv = CLLM_TYPE_F16;
     bool roofline = false;
@@ -147,6 +147,7 @@ int cllm_cmd_bench(int argc, char **argv) {
         if (!v) { fprintf(stderr, "error: %s needs a value\n", a); usage(stderr); return 2; }
         i++;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "-hf") || !strcmp(a, "--hf-repo")) hf = v;
         else if (!strcmp(a, "-p")) { if (!cmd_parse_int(a, v, 0, 1 << 20, &n_prompt)) return 2; }
         else if (!strcmp(a, "-n")) { if (!cmd_parse_int(a, v, 0, 1 << 20, &n_gen)) return 2; }
         else if (!strcmp(a, "-r")) { if (!cmd_parse_int(a, v, 1, 1000, &reps)) return 2; }
@@ -161,10 +162,13 @@ int cllm_cmd_bench(int argc, char **argv) {
             if (kv < 0) { fprintf(stderr, "error: --kv wants f32, f16 or q8_0\n"); return 2; }
         } else { fprintf(stderr, "error: unknown option '%s'\n", a); usage(stderr); return 2; }
     }
-    if (!model || (n_prompt == 0 && n_gen == 0)) { usage(stderr); return 2; }
+    if (!!model == !!hf || (n_prompt == 0 && n_gen == 0)) { usage(stderr); return 2; }
+    char *pulled = NULL;
+    if (hf && !(model = cmd_model_path(NULL, hf, &pulled))) return 1;
     cllm_model *m = NULL;
     if (cllm_model_load(model, NULL, &m) != CLLM_OK) {
         fprintf(stderr, "error: %s\n", cllm_last_error());
+        free(pulled);
         return 1;
     }
     cllm_context_params cp = cllm_context_default_params();
@@ -249,5 +253,6 @@ done:
     cllm_batch_free(&b);
     cllm_context_free(c);
     cllm_model_free(m);
+    free(pulled);
     return rc;
 }

@@ -5,7 +5,9 @@
  *       follow (argmax, lowest id on ties, not stopping at EOS), one line,
  *       space-separated
  * The prompt is decoded as one batch (one sequence, positions 0..n-1).
- * Options: -t N threads, --kv f32|f16|q8_0 (default f32, as the golden data). */
+ * Options: -t N threads, --kv f32|f16|q8_0 (default f32, as the golden data);
+ * -hf REPO[:QUANT] instead of -m takes the model from a Hugging Face repo
+ * (cllm_pull_resolve: downloaded into the cache when missing). */
 #include "engine_util.h"
 #include "commands.h"
 
@@ -14,11 +16,11 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: cllm eval -m MODEL --tokens IDS (--logits OUT.f32 | --greedy N) [-t N] [--kv f32|f16|q8_0]\n");
+    fprintf(f, "usage: cllm eval (-m MODEL | -hf REPO[:QUANT]) --tokens IDS (--logits OUT.f32 | --greedy N) [-t N] [--kv f32|f16|q8_0]\n");
 }
 
 int cllm_cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *tokens = NULL, *logits_out = NULL;
+    const char *model = NULL, *hf = NULL, *tokens = NULL, *logits_out = NULL;
     long greedy = -1, threads = 0;
     int kv = CLLM_TYPE_F32;
     for (int i = 1; i < argc; i++) {
@@ -27,6 +29,7 @@ int cllm_cmd_eval(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!v) { fprintf(stderr, "error: %s needs a value\n", a); usage(stderr); return 2; }
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "-hf") || !strcmp(a, "--hf-repo")) hf = v;
         else if (!strcmp(a, "--tokens")) tokens = v;
         else if (!strcmp(a, "--logits")) logits_out = v;
         else if (!strcmp(a, "--greedy")) { if (!cmd_parse_int(a, v, 0, 1 << 20, &greedy)) return 2; }
@@ -37,14 +40,17 @@ int cllm_cmd_eval(int argc, char **argv) {
         } else { fprintf(stderr, "error: unknown option '%s'\n", a); usage(stderr); return 2; }
         i++;
     }
-    if (!model || !tokens || (!logits_out && greedy < 0)) { usage(stderr); return 2; }
+    if (!!model == !!hf || !tokens || (!logits_out && greedy < 0)) { usage(stderr); return 2; }
     int n = 0;
     int32_t *ids = cmd_parse_ids(tokens, &n);
     if (!ids) return 2;
 
+    char *pulled = NULL;
+    const char *path = cmd_model_path(model, hf, &pulled);
     cllm_model *m = NULL;
-    if (cllm_model_load(model, NULL, &m) != CLLM_OK) {
-        fprintf(stderr, "error: %s\n", cllm_last_error());
+    if (!path || cllm_model_load(path, NULL, &m) != CLLM_OK) {
+        if (path) fprintf(stderr, "error: %s\n", cllm_last_error());
+        free(pulled);
         free(ids);
         return 1;
     }
@@ -102,6 +108,7 @@ done:
     cllm_batch_free(&b);
     cllm_context_free(c);
     cllm_model_free(m);
+    free(pulled);
     free(ids);
     return rc;
 }

@@ -213,6 +213,16 @@ int cmd_sampling_finish(cmd_sampling *s) {
         fprintf(stderr, "error: give only one of --grammar, --grammar-file and --json-schema\n");
         return 2;
     }
+    /* The chain settings (order names, mirostat) are usage errors: check
+     * them now, before a model is loaded. */
+    cllm_sampler_params chk = s->p;
+    chk.grammar = NULL;
+    cllm_sampler *probe = NULL;
+    if (cllm_sampler_init(&chk, NULL, &probe) != CLLM_OK) {
+        fprintf(stderr, "error: %s\n", cllm_last_error());
+        return 2;
+    }
+    cllm_sampler_free(probe);
     free(s->grammar);
     s->grammar = NULL;
     s->p.grammar = NULL;
@@ -237,9 +247,8 @@ int cmd_sampling_finish(cmd_sampling *s) {
             s->grammar = NULL;
             return 1;
         }
-    } else {
-        return 0;
     }
+    if (!s->grammar_text && !s->grammar_file && !s->json_schema) return 0;
     if (!s->grammar) { fprintf(stderr, "error: out of memory\n"); return 1; }
     s->p.grammar = s->grammar;
     return 0;
