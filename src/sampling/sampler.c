@@ -300,18 +300,52 @@ static long run_chain(cllm_sampler *s) {
  * to completion; EOG once complete. */
 static int32_t sample_closing(cllm_sampler *s) {
     int32_t d0 = cllm_grammar_distance(s->grammar);
-    cllm_grammar_apply(s->grammar, &s->cands);
-    cllm_cands_sort(&s->cands);
-    for (size_t i = 0; i < s->cands.size && s->cands.data[i].logit != -INFINITY; i++) {
-        int32_t t = s->cands.data[i].id;
-        if (d0 == 0) {
-            if (cllm_grammar_token_is_eog(s->grammar, t)) return t;
-            continue;
+    cllm_cands *c = &s->cands;
+    if (d0 == 0) {
+        /* Complete: the most likely EOG token (no mask needed). */
+        long best = -1;
+        for (size_t i = 0; i < c->size; i++) {
+            const cllm_token_prob *t = &c->data[i];
+            if (t->logit == -INFINITY || !cllm_grammar_token_is_eog(s->grammar, t->id)) continue;
+            if (best < 0 || t->logit > c->data[best].logit ||
+                (t->logit == c->data[best].logit && t->id < c->data[best].id))
+                best = (long)i;
         }
-        int32_t d = cllm_grammar_distance_after(s->grammar, t);
-        if (d >= 0 && d < d0) return t;
+        return best >= 0 ? c->data[best].id : -1;
     }
-    return -1;
+    /* Examine the candidates from the most likely down, sorting only as far
+     * as needed (a full sort of a 32k vocabulary costs milliseconds; the
+     * answer is usually among the first few hundred), in the same order as
+     * a full sort (the partial sort uses the same total order). The grammar
+     * mask is applied up front only when it is cached; otherwise
+     * distance_after (which rejects disallowed tokens itself) runs on the
+     * first ranks, and the mask is built only if they hold no answer. */
+    bool masked = cllm_grammar_mask_cached(s->grammar);
+    if (masked) cllm_grammar_apply(s->grammar, c);
+    for (;;) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->size; i++)
+            if (c->data[i].logit != -INFINITY) c->data[n++] = c->data[i];
+        c->size = n;
+        c->sorted = false;
+        bool restart = false;
+        for (size_t done = 0, k = 64; done < n && !restart; done = k, k *= 8) {
+            if (k > n) k = n;
+            cllm_cands_partial_sort(c, k);
+            for (size_t i = done; i < k; i++) {
+                int32_t d = cllm_grammar_distance_after(s->grammar, c->data[i].id);
+                if (d >= 0 && d < d0) return c->data[i].id;
+            }
+            if (!masked && k >= 512 && k < n) {
+                /* Many ranks without an answer: drop them, mask the rest
+                 * at once, and go on with what is left. */
+                for (size_t i = 0; i < k; i++) c->data[i].logit = -INFINITY;
+                cllm_grammar_apply(s->grammar, c);
+                masked = restart = true;
+            }
+        }
+        if (!restart) return -1;
+    }
 }
 
 int32_t cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_vocab) {
