@@ -105,6 +105,8 @@ struct cllm_grammar {
     cllm_token_prob *all; /* [n_vocab] scratch of mask_compute */
     gcand *list;        /* [n_vocab] scratch of apply_walk */
     gcvec rej;          /* scratch of apply_walk */
+    gcand *base;        /* [n_base] candidates of every token with valid text, sorted, idx = id */
+    size_t n_base;
     int32_t *vorder;    /* [n_vocab] token ids sorted by their code points (runs share class tests) */
     cllm_err err;
 };
@@ -546,6 +548,22 @@ static void gw_free(gwork *w) {
     w->n = 0;
 }
 
+static void gc_push_n(gcvec *x, const gcand *c, size_t n) {
+    if (x->n + n > x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 64;
+        while (nc < x->n + n) nc *= 2;
+        gcand *nv = realloc(x->v, nc * sizeof *nv);
+        if (!nv) {
+            x->oom = true;
+            return;
+        }
+        x->v = nv;
+        x->cap = nc;
+    }
+    memcpy(x->v + x->n, c, n * sizeof *c);
+    x->n += n;
+}
+
 static void gc_clear(gcvec *x) {
     x->n = 0;
     x->oom = false;
@@ -581,23 +599,21 @@ static void reject_stack(const cllm_gbnf *g, gwork *w, const uint32_t *stk, size
     }
     gcvec *next = &L->next;
     gc_clear(next);
-    /* Runs of candidates with the same next code point (common when the
-     * list follows the vocabulary's sorted order) share one class test. */
-    uint32_t last_cp = 0;
-    bool have_last = false, last_ok = false;
-    for (size_t i = 0; i < nin; i++) {
+    /* Runs of candidates with the same next code point (the list follows
+     * the vocabulary's sorted order, so runs are long) share one class test
+     * and one copy. */
+    for (size_t i = 0; i < nin;) {
         const gcand *c = &in[i];
         if (c->n == depth) {
             if (c->part.n_remain != 0 && !match_partial(g, top, c->part)) gc_push(rej, c);
+            i++;
             continue;
         }
         uint32_t cp = c->cps[depth];
-        if (!have_last || cp != last_cp) {
-            last_cp = cp;
-            last_ok = match_char(g, top, cp);
-            have_last = true;
-        }
-        gc_push(last_ok ? next : rej, c);
+        size_t j = i + 1;
+        while (j < nin && in[j].n > depth && in[j].cps[depth] == cp) j++;
+        gc_push_n(match_char(g, top, cp) ? next : rej, c, j - i);
+        i = j;
     }
     if (next->n > 0) {
         uint32_t after = char_end(g, top);
@@ -615,7 +631,7 @@ static void reject_stack(const cllm_gbnf *g, gwork *w, const uint32_t *stk, size
             adv->overflow = true;
         }
         if (adv->overflow) {
-            for (size_t i = 0; i < next->n; i++) gc_push(rej, &next->v[i]);
+            gc_push_n(rej, next->v, next->n);
         } else {
             reject_set(g, w, adv, next->v, next->n, depth + 1, rej);
         }
@@ -627,7 +643,7 @@ static void reject_set(const cllm_gbnf *g, gwork *w, const gstacks *S, const gca
                        size_t depth, gcvec *rej) {
     if (nin == 0) return;
     if (S->count == 0) {
-        for (size_t i = 0; i < nin; i++) gc_push(rej, &in[i]);
+        gc_push_n(rej, in, nin);
         return;
     }
     glevel *L = gw_level(w, depth);
@@ -647,7 +663,7 @@ static void reject_set(const cllm_gbnf *g, gwork *w, const gstacks *S, const gca
         cur = nxt;
         nxt = t;
     }
-    for (size_t i = 0; i < cur->n; i++) gc_push(rej, &cur->v[i]);
+    gc_push_n(rej, cur->v, cur->n);
     rej->oom |= cur->oom | nxt->oom;
 }
 
@@ -812,19 +828,34 @@ static void apply_walk(cllm_grammar *G, cllm_cands *cd) {
 static const uint64_t *mask_compute(cllm_grammar *G) {
     if (!G->key_valid && !state_key(G)) return NULL;
     size_t nw = ((size_t)G->n_vocab + 63) / 64;
-    if (!G->all) G->all = malloc(((size_t)G->n_vocab ? (size_t)G->n_vocab : 1) * sizeof *G->all);
-    cllm_token_prob *all = G->all;
     uint64_t *bits = calloc(nw ? nw : 1, sizeof *bits);
     uint32_t *key = malloc((G->key_n ? G->key_n : 1) * sizeof *key);
-    if (!all || !bits || !key) goto fail;
-    for (int32_t i = 0; i < G->n_vocab; i++)
-        all[i] = (cllm_token_prob){G->vorder ? G->vorder[i] : i, 0.0f, 0.0f};
-    cllm_cands c = {all, (size_t)G->n_vocab, false};
-    G->walk_oom = false;
-    apply_walk(G, &c);
-    if (G->walk_oom) goto fail;
-    for (int32_t i = 0; i < G->n_vocab; i++)
-        if (all[i].logit != -INFINITY) bits[all[i].id >> 6] |= (uint64_t)1 << (all[i].id & 63);
+    if (!bits || !key) goto fail;
+    if (G->partial.n_remain == 0 && G->base) {
+        /* No partial character: walk the prebuilt candidate list (every
+         * token with valid text, in sorted order; idx = id). */
+        gcvec *rej = &G->rej;
+        gc_clear(rej);
+        reject_set(&G->g, &G->work, &G->stacks, G->base, G->n_base, 0, rej);
+        if (rej->oom) goto fail;
+        for (size_t i = 0; i < G->n_base; i++) bits[G->base[i].id >> 6] |= (uint64_t)1 << (G->base[i].id & 63);
+        for (size_t i = 0; i < rej->n; i++) bits[rej->v[i].id >> 6] &= ~((uint64_t)1 << (rej->v[i].id & 63));
+        if (grammar_complete(G))
+            for (int32_t i = 0; i < G->n_vocab; i++)
+                if (G->veog[i]) bits[i >> 6] |= (uint64_t)1 << (i & 63);
+    } else {
+        if (!G->all) G->all = malloc(((size_t)G->n_vocab ? (size_t)G->n_vocab : 1) * sizeof *G->all);
+        cllm_token_prob *all = G->all;
+        if (!all) goto fail;
+        for (int32_t i = 0; i < G->n_vocab; i++)
+            all[i] = (cllm_token_prob){G->vorder ? G->vorder[i] : i, 0.0f, 0.0f};
+        cllm_cands c = {all, (size_t)G->n_vocab, false};
+        G->walk_oom = false;
+        apply_walk(G, &c);
+        if (G->walk_oom) goto fail;
+        for (int32_t i = 0; i < G->n_vocab; i++)
+            if (all[i].logit != -INFINITY) bits[all[i].id >> 6] |= (uint64_t)1 << (all[i].id & 63);
+    }
     memcpy(key, G->key, G->key_n * sizeof *key);
     size_t slot;
     if (G->n_masks < MASK_CACHE) {
@@ -1033,6 +1064,12 @@ static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
         g_sort_grammar = G;
         qsort(G->vorder, (size_t)n, sizeof *G->vorder, cmp_token_cps);
         g_sort_grammar = NULL;
+        G->base = n > 0 ? malloc((size_t)n * sizeof *G->base) : NULL;
+        for (int32_t i = 0; G->base && i < n; i++) {
+            int32_t id = G->vorder[i];
+            if (G->veog[id]) continue;
+            if (make_cand(G, id, (uint32_t)id, NULL, &G->base[G->n_base])) G->n_base++;
+        }
     }
     return CLLM_OK;
 oom:
@@ -1086,6 +1123,7 @@ void cllm_grammar_free(cllm_grammar *G) {
     free(G->key);
     gw_free(&G->work);
     free(G->rej.v);
+    free(G->base);
     free(G->vorder);
     free(G->all);
     free(G->list);
