@@ -107,6 +107,7 @@ struct cllm_grammar {
     gcvec rej;          /* scratch of apply_walk */
     gcand *base;        /* [n_base] candidates of every token with valid text, sorted, idx = id */
     size_t n_base;
+    uint32_t *lcp;      /* [n_base] leading code points base[i] shares with base[i-1] (lcp[0] = 0) */
     int32_t *vorder;    /* [n_vocab] token ids sorted by their code points (runs share class tests) */
     cllm_err err;
 };
@@ -825,6 +826,81 @@ static void apply_walk(cllm_grammar *G, cllm_cands *cd) {
 /* The whole-vocabulary mask of the current state: walk every token once
  * (apply_walk over ids 0..n_vocab) and keep the result. NULL when memory
  * runs out or the walk overflowed (the caller then walks the candidates). */
+/* Whole-vocabulary walk without copying candidates: base[a..b) share their
+ * first `depth` code points (the list is sorted, so they are contiguous and
+ * lcp[i] is how many leading code points base[i] shares with base[i-1]);
+ * S is the state after those code points. Sets the bits of the tokens S
+ * accepts. A token is accepted when some stack of S accepts it, so each
+ * stack's continuation is walked on its own; the tokens of one range that
+ * agree on the next code point (one run) share one class test. */
+static void walk_range(cllm_grammar *G, const gstacks *S, size_t a, size_t b, size_t depth, uint64_t *bits,
+                       bool *oom) {
+    const cllm_gbnf *g = &G->g;
+    const gcand *base = G->base;
+    /* Tokens whose text ends here come first (shorter sorts first). */
+    for (; a < b && base[a].n == depth; a++) {
+        const gcand *c = &base[a];
+        bool ok = c->part.n_remain == 0; /* all of its text matched */
+        for (size_t i = 0; !ok && i < S->count; i++) {
+            if (S->n[i] == 0) continue;
+            uint32_t top = S->data[S->off[i] + S->n[i] - 1];
+            ok = is_char_elem(g->elems[top].type) && match_partial(g, top, c->part);
+        }
+        if (ok) bits[c->id >> 6] |= (uint64_t)1 << (c->id & 63);
+    }
+    if (a >= b) return;
+    glevel *L = gw_level(&G->work, depth);
+    if (!L) {
+        *oom = true;
+        return;
+    }
+    for (size_t si = 0; si < S->count && !*oom; si++) {
+        size_t sn = S->n[si];
+        if (sn == 0) continue; /* complete: nothing longer fits */
+        const uint32_t *stk = gs_stack(S, si);
+        uint32_t top = stk[sn - 1];
+        const gr_elem *e = &g->elems[top];
+        if (e->type == GR_TOKEN || e->type == GR_TOKEN_NOT) {
+            if (depth > 0) continue;
+            for (size_t i = a; i < b; i++)
+                if (e->type == GR_TOKEN ? (uint32_t)base[i].id == e->value : (uint32_t)base[i].id != e->value)
+                    bits[base[i].id >> 6] |= (uint64_t)1 << (base[i].id & 63);
+            continue;
+        }
+        gstacks *adv = &L->adv;
+        bool have_adv = false;
+        for (size_t i = a; i < b && !*oom;) {
+            size_t j = i + 1;
+            while (j < b && G->lcp[j] > depth) j++;
+            if (match_char(g, top, base[i].cps[depth])) {
+                if (!have_adv) {
+                    /* This stack's continuation after one character. */
+                    uint32_t after = char_end(g, top);
+                    uint32_t local[64] = {0};
+                    uint32_t *buf = sn <= 64 ? local : malloc(sn * sizeof *buf);
+                    if (!buf) {
+                        *oom = true;
+                        return;
+                    }
+                    gs_reset(adv);
+                    size_t bn = sn - 1;
+                    if (bn) memcpy(buf, stk, bn * sizeof *buf);
+                    if (!is_end(&g->elems[after])) buf[bn++] = after;
+                    advance(g, adv, buf, bn);
+                    if (buf != local) free(buf);
+                    if (adv->overflow) {
+                        *oom = true;
+                        return;
+                    }
+                    have_adv = true;
+                }
+                walk_range(G, adv, i, j, depth + 1, bits, oom);
+            }
+            i = j;
+        }
+    }
+}
+
 static const uint64_t *mask_compute(cllm_grammar *G) {
     if (!G->key_valid && !state_key(G)) return NULL;
     size_t nw = ((size_t)G->n_vocab + 63) / 64;
@@ -832,14 +908,10 @@ static const uint64_t *mask_compute(cllm_grammar *G) {
     uint32_t *key = malloc((G->key_n ? G->key_n : 1) * sizeof *key);
     if (!bits || !key) goto fail;
     if (G->partial.n_remain == 0 && G->base) {
-        /* No partial character: walk the prebuilt candidate list (every
-         * token with valid text, in sorted order; idx = id). */
-        gcvec *rej = &G->rej;
-        gc_clear(rej);
-        reject_set(&G->g, &G->work, &G->stacks, G->base, G->n_base, 0, rej);
-        if (rej->oom) goto fail;
-        for (size_t i = 0; i < G->n_base; i++) bits[G->base[i].id >> 6] |= (uint64_t)1 << (G->base[i].id & 63);
-        for (size_t i = 0; i < rej->n; i++) bits[rej->v[i].id >> 6] &= ~((uint64_t)1 << (rej->v[i].id & 63));
+        /* No partial character: walk the prebuilt sorted candidate list. */
+        bool oom = false;
+        walk_range(G, &G->stacks, 0, G->n_base, 0, bits, &oom);
+        if (oom) goto fail;
         if (grammar_complete(G))
             for (int32_t i = 0; i < G->n_vocab; i++)
                 if (G->veog[i]) bits[i >> 6] |= (uint64_t)1 << (i & 63);
@@ -1070,6 +1142,20 @@ static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
             if (G->veog[id]) continue;
             if (make_cand(G, id, (uint32_t)id, NULL, &G->base[G->n_base])) G->n_base++;
         }
+        G->lcp = G->n_base ? malloc(G->n_base * sizeof *G->lcp) : NULL;
+        if (!G->lcp) {
+            free(G->base);
+            G->base = NULL;
+            G->n_base = 0;
+        }
+        for (size_t i = 0; G->lcp && i < G->n_base; i++) {
+            uint32_t l = 0;
+            if (i > 0) {
+                const gcand *x = &G->base[i - 1], *y = &G->base[i];
+                while (l < x->n && l < y->n && x->cps[l] == y->cps[l]) l++;
+            }
+            G->lcp[i] = l;
+        }
     }
     return CLLM_OK;
 oom:
@@ -1124,6 +1210,7 @@ void cllm_grammar_free(cllm_grammar *G) {
     gw_free(&G->work);
     free(G->rej.v);
     free(G->base);
+    free(G->lcp);
     free(G->vorder);
     free(G->all);
     free(G->list);
