@@ -397,8 +397,10 @@ static int32_t sample_closing(cllm_sampler *s) {
      * answer is usually among the first few hundred), in the same order as
      * a full sort (the partial sort uses the same total order). The grammar
      * mask is applied up front only when it is cached; otherwise
-     * distance_after (which rejects disallowed tokens itself) runs on the
-     * first ranks, and the mask is built only if they hold no answer. */
+     * distance_after (which rejects disallowed tokens itself, ~10 us a
+     * call) runs on the first 64 ranks, and the mask (well under a
+     * millisecond since the walk became copy-free) is built only if they
+     * hold no answer. */
     bool masked = cllm_grammar_mask_cached(s->grammar);
     if (masked) cllm_grammar_apply(s->grammar, c);
     for (;;) {
@@ -415,8 +417,8 @@ static int32_t sample_closing(cllm_sampler *s) {
                 int32_t d = cllm_grammar_distance_after(s->grammar, c->data[i].id);
                 if (d >= 0 && d < d0) return c->data[i].id;
             }
-            if (!masked && k >= 512 && k < n) {
-                /* Many ranks without an answer: drop them, mask the rest
+            if (!masked && k < n) {
+                /* No answer in the first ranks: drop them, mask the rest
                  * at once, and go on with what is left. */
                 for (size_t i = 0; i < k; i++) c->data[i].logit = -INFINITY;
                 cllm_grammar_apply(s->grammar, c);
