@@ -2,11 +2,14 @@
  * tables: for every weight type and every available ISA table, the time of
  * one matrix-vector product (rows x 2048 weight matrix times one activation
  * row, vec_dot per row) for rows = 2048 and 5632, reported as GB/s of weight
- * bytes read and as the speed-up over the scalar table.
+ * bytes read and as the speed-up over the scalar table; then the tile
+ * kernels, and the GEMM on repacked weights (gemm_rp, cpu/repack.h) for 1,
+ * 8 and 32 activation rows (GB/s of repacked bytes for 1, GMAC/s else).
  * Usage: cllm-kbench [ms-per-measurement (default 15)] [type-name ...] */
 #include "core/core.h"
 #include "core/fp16.h"
 #include "cpu/kernels.h"
+#include "cpu/repack.h"
 #include "quant/blocks.h"
 #include "tensor/types.h"
 
@@ -164,6 +167,58 @@ int main(int argc, char **argv) {
             }
             printf("%-7s %-8s %-8s %12.2f -> %8.2f %12.2f -> %8.2f\n", cllm_type_name(t), k->name, "",
                    res[0][0], res[0][1], res[1][0], res[1][1]);
+            cllm_afree(w);
+        }
+    }
+    /* Repacked GEMM: the same 2048 x 2048 weights repacked into 16-row
+     * groups, one gemm_rp call per group (as matmul.c does). */
+    printf("\nrepacked GEMM (2048 x 2048 weights, 16-row groups): 1 token GB/s of repacked bytes, "
+           "8 / 32 tokens GMAC/s\n");
+    printf("%-7s %-8s %12s %12s %12s\n", "type", "table", "1 token", "8 tokens", "32 tokens");
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const cllm_type t = types[ti];
+        if (argc > first_type_arg) {
+            bool want = false;
+            for (int a = first_type_arg; a < argc; a++) want |= cllm_type_from_name(argv[a]) == (int)t;
+            if (!want) continue;
+        }
+        for (int i = 0; i < 5; i++) {
+            const cllm_kernels *k = tables[i];
+            if (!k || !k->type[t].gemm_rp || !cllm_repack_supported(t, cols, 2048)) continue;
+            const int64_t rows = 2048;
+            const cllm_type at = k->type[t].act_type;
+            const size_t ws = cllm_type_row_size(t, cols), as = cllm_type_row_size(at, cols);
+            const size_t gb = cllm_repack_group_bytes(t, cols);
+            uint8_t *w = cllm_amalloc(ws * rows), *rp = cllm_amalloc(gb * (size_t)(rows / CLLM_RP_ROWS));
+            cllm_rp_aux *aux = malloc(sizeof(cllm_rp_aux) * (size_t)(cols / 32) * NTOK);
+            fill_weights(t, w, ws * rows);
+            cllm_repack_rows(t, cols, rows, w, rp);
+            for (int j = 0; j < NTOK; j++) {
+                k->from_float[at](xs + j * cols, acts + j * as, cols);
+                if (at == CLLM_TYPE_Q8_K) cllm_cpu_rp_aux_row_q8_K(acts + j * as, cols, aux + j * (cols / 32));
+                else cllm_cpu_rp_aux_row(acts + j * as, cols, aux + j * (cols / 32));
+            }
+            const int ntoks[3] = {1, 8, NTOK};
+            double res[3];
+            for (int m = 0; m < 3; m++) {
+                const int ntok = ntoks[m];
+                uint64_t best = UINT64_MAX, t_start = cllm_time_ns();
+                int reps = 0;
+                do {
+                    const uint64_t t0 = cllm_time_ns();
+                    for (int64_t g = 0; g < rows / CLLM_RP_ROWS; g++)
+                        k->type[t].gemm_rp(cols, ntok, outs + g * CLLM_RP_ROWS, rows, rp + (size_t)g * gb, acts, as,
+                                           aux, cols / 32);
+                    const uint64_t dt = cllm_time_ns() - t0;
+                    if (dt < best) best = dt;
+                    reps++;
+                } while (reps < 2 || (double)(cllm_time_ns() - t_start) < ms * 1e6);
+                res[m] = ntok == 1 ? (double)(gb * (size_t)(rows / CLLM_RP_ROWS)) / (double)best
+                                   : (double)rows * cols * ntok / (double)best;
+            }
+            printf("%-7s %-8s %12.2f %12.2f %12.2f\n", cllm_type_name(t), k->name, res[0], res[1], res[2]);
+            free(aux);
+            cllm_afree(rp);
             cllm_afree(w);
         }
     }

@@ -22,7 +22,37 @@ static uint32_t rnd(void) {
 }
 static float frand(void) { return (float)(rnd() & 0xFFFF) / 65536.0f; } /* [0,1) */
 
+static size_t row_size(cllm_type t, int64_t ne0) {
+    if (t == CLLM_TYPE_Q6_K) return (size_t)(ne0 / 256) * sizeof(cllm_block_q6_K);
+    return t == CLLM_TYPE_Q4_K ? (size_t)(ne0 / 256) * sizeof(cllm_block_q4_K)
+           : (size_t)(ne0 / 32) * (t == CLLM_TYPE_Q4_0 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
+}
+
+static const char *tname(cllm_type t) {
+    return t == CLLM_TYPE_Q4_0 ? "q4_0" : t == CLLM_TYPE_Q8_0 ? "q8_0" : t == CLLM_TYPE_Q4_K ? "q4_K" : "q6_K";
+}
+
 static void fill_weights(cllm_type t, int64_t ne0, int64_t ne1, uint8_t *w) {
+    if (t == CLLM_TYPE_Q6_K) {   /* random bits, signed scales, small d */
+        cllm_block_q6_K *b = (cllm_block_q6_K *)w;
+        for (int64_t i = 0; i < ne0 / 256 * ne1; i++) {
+            for (int j = 0; j < 128; j++) b[i].ql[j] = (uint8_t)rnd();
+            for (int j = 0; j < 64; j++) b[i].qh[j] = (uint8_t)rnd();
+            for (int j = 0; j < 16; j++) b[i].scales[j] = (int8_t)((int)(rnd() % 255) - 127);
+            b[i].d = cllm_fp32_to_fp16(0.0002f + 0.001f * frand());
+        }
+        return;
+    }
+    if (t == CLLM_TYPE_Q4_K) {   /* random scales/mins bytes and nibbles, small d/dmin */
+        cllm_block_q4_K *b = (cllm_block_q4_K *)w;
+        for (int64_t i = 0; i < ne0 / 256 * ne1; i++) {
+            b[i].d = cllm_fp32_to_fp16(0.0005f + 0.002f * frand());
+            b[i].dmin = cllm_fp32_to_fp16(0.0005f + 0.002f * frand());
+            for (int j = 0; j < 12; j++) b[i].scales[j] = (uint8_t)rnd();
+            for (int j = 0; j < 128; j++) b[i].qs[j] = (uint8_t)rnd();
+        }
+        return;
+    }
     const int64_t nb = ne0 / 32;
     const size_t bs = t == CLLM_TYPE_Q4_0 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0);
     for (int64_t i = 0; i < nb * ne1; i++) {
@@ -39,13 +69,14 @@ static void fill_weights(cllm_type t, int64_t ne0, int64_t ne1, uint8_t *w) {
 
 static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
     const int64_t nb = ne0 / 32;
-    const size_t row_bytes = (size_t)nb * (t == CLLM_TYPE_Q4_0 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
+    const size_t row_bytes = row_size(t, ne0);
+    const size_t gbytes = cllm_repack_group_bytes(t, ne0);
     CHECK(cllm_repack_supported(t, ne0, ne1), "supported %d %lld x %lld", (int)t, (long long)ne0, (long long)ne1);
-    uint8_t *w = malloc(row_bytes * (size_t)ne1), *rp = malloc(row_bytes * (size_t)ne1);
+    uint8_t *w = malloc(row_bytes * (size_t)ne1), *rp = malloc(gbytes * (size_t)(ne1 / CLLM_RP_ROWS));
     fill_weights(t, ne0, ne1, w);
     cllm_repack_rows(t, ne0, ne1, w, rp);
     /* layout: row 5 of the last group, block 2: scale and element 4*1+3 */
-    {
+    if (t != CLLM_TYPE_Q4_K && t != CLLM_TYPE_Q6_K) {
         const size_t g0 = (size_t)(ne1 - CLLM_RP_ROWS);
         const uint8_t *ob = w + (g0 + 5) * row_bytes + 2 * (row_bytes / (size_t)nb);
         const uint8_t *gb = rp + g0 * row_bytes + 2 * CLLM_RP_ROWS * (row_bytes / (size_t)nb);
@@ -54,14 +85,21 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
         CHECK(gb[32 + 64 * 1 + 4 * 5 + 3] == want, "quant placement");
     }
     enum { NTOK = 19 };
-    const size_t arow = (size_t)nb * sizeof(cllm_block_q8_0);
+    const cllm_type at = t == CLLM_TYPE_Q4_K || t == CLLM_TYPE_Q6_K ? CLLM_TYPE_Q8_K : CLLM_TYPE_Q8_0;
+    const size_t arow = at == CLLM_TYPE_Q8_K ? (size_t)(ne0 / 256) * sizeof(cllm_block_q8_K)
+                                             : (size_t)nb * sizeof(cllm_block_q8_0);
     float *x = malloc(sizeof(float) * (size_t)ne0);
     uint8_t *a = malloc(arow * NTOK);
     cllm_rp_aux *aux = malloc(sizeof(cllm_rp_aux) * (size_t)(nb * NTOK));
     for (int c = 0; c < NTOK; c++) {
         for (int64_t i = 0; i < ne0; i++) x[i] = (frand() - 0.5f) * (c % 3 == 0 ? 4.0f : 1.0f);
-        cllm_quantize_row_q8_0(x, a + (size_t)c * arow, ne0);
-        cllm_cpu_rp_aux_row(a + (size_t)c * arow, ne0, aux + (int64_t)c * nb);
+        if (at == CLLM_TYPE_Q8_K) {
+            cllm_quantize_row_q8_K(x, a + (size_t)c * arow, ne0);
+            cllm_cpu_rp_aux_row_q8_K(a + (size_t)c * arow, ne0, aux + (int64_t)c * nb);
+        } else {
+            cllm_quantize_row_q8_0(x, a + (size_t)c * arow, ne0);
+            cllm_cpu_rp_aux_row(a + (size_t)c * arow, ne0, aux + (int64_t)c * nb);
+        }
     }
     const cllm_kernels *sc = cllm_kernels_scalar();
     float *ref = malloc(sizeof(float) * (size_t)(ne1 * NTOK));
@@ -80,7 +118,7 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
         for (int nc = 1; nc <= NTOK; nc += (nc < 9 ? 1 : 5)) {
             for (size_t i = 0; i < (size_t)(ne1 * NTOK); i++) out[i] = NAN;
             for (int64_t g = 0; g < ne1 / CLLM_RP_ROWS; g++)
-                k->type[t].gemm_rp(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * CLLM_RP_ROWS * row_bytes, a,
+                k->type[t].gemm_rp(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * gbytes, a,
                                    arow, aux, nb);
             float worst = 0;
             for (int c = 0; c < nc; c++)
@@ -88,13 +126,12 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
                     const float d = fabsf(out[c * ne1 + r] - ref[c * ne1 + r]);
                     worst = isnan(d) ? INFINITY : fmaxf(worst, d);
                 }
-            CHECK(worst <= 1e-5f * maxabs, "%s %s n=%lld nc=%d: max diff %g (max |ref| %g)", k->name,
-                  t == CLLM_TYPE_Q4_0 ? "q4_0" : "q8_0", (long long)ne0, nc, worst, maxabs);
+            CHECK(worst <= 1e-5f * maxabs, "%s %s n=%lld nc=%d: max diff %g (max |ref| %g)", k->name, tname(t),
+                  (long long)ne0, nc, worst, maxabs);
             /* columns >= nc untouched */
             if (nc < NTOK) CHECK(isnan(out[nc * ne1]), "%s wrote past nc=%d", k->name, nc);
         }
-        printf("  %-8s gemm_rp %s %lldx%lld: ok\n", k->name, t == CLLM_TYPE_Q4_0 ? "q4_0" : "q8_0", (long long)ne0,
-               (long long)ne1);
+        printf("  %-8s gemm_rp %s %lldx%lld: checked\n", k->name, tname(t), (long long)ne0, (long long)ne1);
     }
     free(out);
     free(ref);
@@ -106,12 +143,17 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
 }
 
 int main(void) {
-    CHECK(!cllm_repack_supported(CLLM_TYPE_Q4_K, 256, 16), "Q4_K has no layout");
+    CHECK(!cllm_repack_supported(CLLM_TYPE_Q5_K, 256, 16), "Q5_K has no layout");
+    CHECK(!cllm_repack_supported(CLLM_TYPE_Q4_K, 128, 16), "Q4_K needs whole super-blocks");
     CHECK(!cllm_repack_supported(CLLM_TYPE_Q4_0, 64, 24), "rows must be a multiple of 16");
     CHECK(!cllm_repack_supported(CLLM_TYPE_Q8_0, 48, 16), "columns must be a multiple of 32");
     check_type(CLLM_TYPE_Q4_0, 256, 32);
     check_type(CLLM_TYPE_Q8_0, 256, 32);
     check_type(CLLM_TYPE_Q4_0, 2048, 48);
     check_type(CLLM_TYPE_Q8_0, 1024, 16);
+    check_type(CLLM_TYPE_Q4_K, 256, 32);
+    check_type(CLLM_TYPE_Q4_K, 2048, 16);
+    check_type(CLLM_TYPE_Q6_K, 256, 32);
+    check_type(CLLM_TYPE_Q6_K, 2048, 16);
     return test_finish();
 }

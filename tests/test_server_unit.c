@@ -356,6 +356,23 @@ int main(int argc, char **argv) {
     json_decref(j);
     free(r.body);
 
+    /* echo + logprobs: the prompt tokens' log-probs (first one null) */
+    r = http("POST", "/v1/completions", "{\"prompt\":\"abc\",\"max_tokens\":0,\"echo\":true,\"logprobs\":1}", NULL, 0);
+    j = jparse(&r);
+    {
+        json_t *lpv = json_object_get(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "logprobs"),
+                                      "token_logprobs");
+        double lse = log(exp(10.0) + exp(5.0) + 255.0);
+        bool ok = json_array_size(lpv) == 3 && json_is_null(json_array_get(lpv, 0));
+        for (size_t k = 1; k < json_array_size(lpv); k++) {
+            double v = json_number_value(json_array_get(lpv, k));
+            ok &= fabs(v - (10 - lse)) < 1e-4 || fabs(v - (5 - lse)) < 1e-4 || fabs(v + lse) < 1e-4;
+        }
+        CHECK(ok, "prompt logprobs: %s", r.body);
+    }
+    json_decref(j);
+    free(r.body);
+
     /* stop string: cut before it, finish_reason stop */
     expected("abc", 10, want);
     char stop[4] = {want[4], want[5], 0};

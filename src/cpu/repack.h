@@ -10,8 +10,17 @@
  *   4j+t, the high nibble element 16+4j+t (unsigned 0..15, zero point 8).
  * Q8_0 x16 (544 bytes per block = 16 x 34): d[16] fp16, qs[8][64] with
  *   qs[j][4r+t] = row r's qs[4j+t] XOR 0x80 (unsigned, zero point 128).
- * A group takes exactly CLLM_RP_ROWS * row_bytes bytes, so row r's group
- * starts at the same offset as in the original tensor. */
+ * Q4_K x16 (2496 bytes per 256-element super-block): d[16] fp16,
+ *   dmin[16] fp16, sc[8][16] u8 (6-bit scale of sub-block s, row r),
+ *   mn[4][16][2] int16 (row r's mins of sub-blocks 2p, 2p+1 as one pair, for
+ *   vpdpwssd), qs[4][8][64] with qs[p][j][4r+t] = row r's original
+ *   qs[32p+4j+t]: low nibble = element 64p+4j+t, high = 64p+32+4j+t.
+ * Q6_K x16 (4384 bytes per super-block): d[16] fp16, sc[16][16] int8
+ *   (scale of 16-element sub-block k, row r), qs[64][64] with
+ *   qs[j][4r+t] = row r's 6-bit quant of element 4j+t (0..63, zero point 32).
+ *   Larger than the original (8 bits per quant): used for batches only.
+ * Q4_0/Q8_0 groups take exactly CLLM_RP_ROWS * row_bytes bytes; Q4_K groups
+ * are larger (cllm_repack_group_bytes). */
 #ifndef CLLM_CPU_REPACK_H
 #define CLLM_CPU_REPACK_H
 
@@ -27,15 +36,31 @@
  * layout, ne0 % 32 == 0, ne1 % CLLM_RP_ROWS == 0). */
 bool cllm_repack_supported(cllm_type t, int64_t ne0, int64_t ne1);
 
-/* Repack rows [0, ne1) of src (row_bytes apart) into dst (same total size).
- * Both borrowed; they must not overlap. */
+/* Smallest batch (tokens) for which the repacked layout is used: 2 for
+ * Q6_K, whose repacked copy is larger than the original (decode, which is
+ * bound by bytes read, keeps the original rows), else 1. */
+static inline int cllm_repack_min_tokens(cllm_type t) { return t == CLLM_TYPE_Q6_K ? 2 : 1; }
+
+/* Bytes of one group of CLLM_RP_ROWS repacked rows of ne0 elements. */
+size_t cllm_repack_group_bytes(cllm_type t, int64_t ne0);
+
+/* Repack rows [0, ne1) of src (row_bytes apart) into dst (ne1 / CLLM_RP_ROWS
+ * groups of cllm_repack_group_bytes). Both borrowed; no overlap. */
 void cllm_repack_rows(cllm_type t, int64_t ne0, int64_t ne1, const void *src, void *dst);
 
 /* Fill the n/32 aux entries of one Q8_0 activation row a (n elements). */
 void cllm_cpu_rp_aux_row(const void *a, int64_t n, cllm_rp_aux *aux);
+/* The same for a Q8_K row (used by Q4_K groups): per super-block k, entry
+ * 8k has .d = the block's scale, entries 8k+p (p < 4) have .sum = the int16
+ * pair (sum of sub-block 2p, sum of sub-block 2p+1) in its low/high half. */
+void cllm_cpu_rp_aux_row_q8_K(const void *a, int64_t n, cllm_rp_aux *aux);
 
 /* Scalar reference GEMMs on repacked groups (src/cpu/scalar/repack_ref.c). */
 void cllm_cpu_gemm_rp_q4_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
+                               size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
+void cllm_cpu_gemm_rp_q4_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
+                               size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
+void cllm_cpu_gemm_rp_q6_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
 void cllm_cpu_gemm_rp_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);

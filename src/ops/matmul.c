@@ -11,8 +11,8 @@
  * row block stays in L1/L2 while the tiles of activations stream by.
  *
  * Weights repacked at load (w->rp, cpu/repack.h; CLLM_RP_ROWS == CLLM_MM_ROWS
- * rows per group) go to the table's gemm_rp instead, for batches of at least
- * CLLM_RP_MIN_TOK tokens; phase 1 then also computes each activation block's
+ * rows per group) go to the table's gemm_rp instead (for batches of at least
+ * cllm_repack_min_tokens: Q6_K decode keeps the smaller original rows); phase 1 then also computes each activation block's
  * float scale and quant sum (cllm_rp_aux) once, stored after the rows. */
 #include "cpu/repack.h"
 #include "ops/ops_cpu.h"
@@ -23,7 +23,6 @@
 
 #define CLLM_MM_ROWS 16
 #define CLLM_MM_TOKS 32
-#define CLLM_RP_MIN_TOK 1
 _Static_assert(CLLM_MM_ROWS == CLLM_RP_ROWS, "a row block is one repacked group");
 
 typedef struct mm_task {
@@ -49,7 +48,10 @@ static void mm_convert(void *arg, int64_t i0, int64_t i1, int ith) {
     for (int64_t i = i0; i < i1; i++) {
         char *row = (char *)t->c->act_buf + i * t->arow;
         ff(t->x + i * ne0, row, ne0);
-        if (t->aux) cllm_cpu_rp_aux_row(row, ne0, t->aux + i * (ne0 / 32));
+        if (t->aux) {
+            if (t->act == CLLM_TYPE_Q8_K) cllm_cpu_rp_aux_row_q8_K(row, ne0, t->aux + i * (ne0 / 32));
+            else cllm_cpu_rp_aux_row(row, ne0, t->aux + i * (ne0 / 32));
+        }
     }
 }
 
@@ -69,13 +71,13 @@ static void mm_blocks(void *arg, int64_t b0, int64_t b1, int ith) {
         cllm_vec_dot_fn dot = c->kern->type[w->type].vec_dot;
         float *y = t->y[wi];
         const int64_t ldy = w->ne1;
-        if (w->rp && t->aux && c->kern->type[w->type].gemm_rp) {   /* repacked group: one GEMM call per token tile */
+        if (w->rp && t->aux && c->kern->type[w->type].gemm_rp && t->n_tok >= cllm_repack_min_tokens(w->type)) {   /* repacked group: one GEMM call per token tile */
             cllm_gemm_rp_fn gemm = c->kern->type[w->type].gemm_rp;
             const int64_t nb = ne0 / 32;
+            const char *wg = (const char *)w->rp + (size_t)(rb / CLLM_RP_ROWS) * cllm_repack_group_bytes(w->type, ne0);
             for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
                 const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
-                gemm(ne0, te - tb, &y[(int64_t)tb * ldy + rb], ldy, (const char *)w->rp + (size_t)rb * w->row_bytes,
-                     xa + (size_t)tb * t->arow, t->arow, t->aux + (int64_t)tb * nb, nb);
+                gemm(ne0, te - tb, &y[(int64_t)tb * ldy + rb], ldy, wg, xa + (size_t)tb * t->arow, t->arow, t->aux + (int64_t)tb * nb, nb);
             }
             continue;
         }
@@ -117,8 +119,9 @@ void cllm_cpu_matmul(cllm_ops_ctx *c, int n_w, const cllm_weight *const *w,
         assert(t.arow * (size_t)n_tok <= c->act_buf_bytes);
         bool use_rp = false;
         for (int i = 0; i < n_w; i++)
-            use_rp |= w[i]->rp != NULL && c->kern->type[w[i]->type].gemm_rp != NULL;
-        if (use_rp && act == CLLM_TYPE_Q8_0 && n_tok >= CLLM_RP_MIN_TOK) {
+            use_rp |= w[i]->rp != NULL && c->kern->type[w[i]->type].gemm_rp != NULL &&
+                      n_tok >= cllm_repack_min_tokens(w[i]->type);
+        if (use_rp && (act == CLLM_TYPE_Q8_0 || act == CLLM_TYPE_Q8_K)) {
             const size_t off = (t.arow * (size_t)n_tok + 63) & ~(size_t)63;
             const size_t need = off + (size_t)n_tok * (size_t)(w[0]->ne0 / 32) * sizeof(cllm_rp_aux);
             if (need <= c->act_buf_bytes) t.aux = (cllm_rp_aux *)((char *)c->act_buf + off);

@@ -25,7 +25,8 @@ void cllm_ops_weight_repack(cllm_weight *w, cllm_rp_buf **list) {
     if (w->type < 0 || w->type >= CLLM_TYPE_COUNT || !k->type[w->type].gemm_rp) return;
     if (!cllm_repack_supported(w->type, w->ne0, w->ne1)) return;
     cllm_rp_buf *node = malloc(sizeof *node);
-    void *dst = node ? cllm_amalloc(w->row_bytes * (size_t)w->ne1) : NULL;
+    const size_t bytes = cllm_repack_group_bytes(w->type, w->ne0) * (size_t)(w->ne1 / CLLM_RP_ROWS);
+    void *dst = node ? cllm_amalloc(bytes) : NULL;
     if (!dst) {
         free(node);
         cllm_log(CLLM_LOG_WARN, "repack: out of memory for '%s'; using the plain layout", w->name ? w->name : "?");

@@ -15,6 +15,7 @@ gen_state *gen_state_new(srv_req *r, int n, bool stream, const char *id_prefix) 
     g->created = srv_unix_time();
     srv_make_id(g->id, sizeof g->id, id_prefix);
     snprintf(g->model, sizeof g->model, "%s", r->srv->eng->model_id);
+    g->first_tok = -1;
     return g;
 }
 
@@ -56,6 +57,8 @@ static json_t *bytes_json(const char *s, size_t n) {
 }
 
 static double lp_val(float v) { return isfinite(v) ? v : -9999.0; }
+/* null for the first prompt token (no context), else the value */
+static json_t *lp_json(float v) { return isnan(v) ? json_null() : json_real(lp_val(v)); }
 
 /* Logprob entries of one token, chat style and completion style. */
 static json_t *lp_entry(gen_state *g, gen_choice *c, const srv_event *ev) {
@@ -87,10 +90,17 @@ static json_t *lp_entry(gen_state *g, gen_choice *c, const srv_event *ev) {
         c->lp_off = json_array();
     }
     json_array_append(c->lp_tokens, json_object_get(ent, "token"));
-    json_array_append_new(c->lp_vals, json_real(lp_val(ev->logprob)));
+    json_array_append_new(c->lp_vals, lp_json(ev->logprob));
+    if (isnan(ev->logprob)) {
+        json_decref(topd);
+        topd = json_null();
+    }
     json_array_append_new(c->lp_top, topd);
     json_array_append_new(c->lp_off, json_integer((json_int_t)c->text_off));
-    c->text_off += (size_t)n;
+    /* offsets in the text, which renders no control tokens */
+    char pb[256];
+    int32_t pn = e->piece(e, ev->tok, pb, sizeof pb, false);
+    c->text_off += pn > 0 ? (size_t)pn : 0;
     if (!c->lp) c->lp = json_array();
     json_array_append(c->lp, ent);
     return ent;
@@ -102,6 +112,16 @@ static void on_event(srv_req *r, srv_task *t, const srv_event *ev) {
     gen_choice *c = &g->ch[i];
     g->r = r;
     g->cur = i;
+    if (g->first_tok >= 0 && !c->first_done) {
+        /* echo + logprobs: the first prompt token has no log-prob */
+        c->first_done = true;
+        srv_event fe = {.type = SRV_EV_PROMPT, .tok = g->first_tok, .logprob = NAN};
+        json_decref(lp_entry(g, c, &fe));
+    }
+    if (ev->type == SRV_EV_PROMPT) {
+        json_decref(lp_entry(g, c, ev));
+        return;
+    }
     c->usage = ev->usage;
     if (ev->type == SRV_EV_TOKEN) {
         json_t *ent = (g->logprobs && ev->tok >= 0) ? lp_entry(g, c, ev) : NULL;

@@ -19,7 +19,7 @@ typedef struct gen_choice {
     int err_status;
     char *err_msg;
     srv_usage usage;
-    bool done;
+    bool done, first_done;
     /* streaming progress (route-specific meaning) */
     bool started;
     int block, kind;           /* open block index and its kind (0 none, 1 text, 2 thinking) */
@@ -48,6 +48,7 @@ struct gen_state {
     gen_choice *ch;
     char *echo_text;
     int32_t n_prompt;
+    int32_t first_tok;         /* echo+logprobs: first prompt token (-1 none) */
     srv_req *r;                /* during callbacks */
     int cur;
     json_t *extra;             /* route data (e.g. the responses request echo) */

@@ -215,7 +215,7 @@ static void req_sink(srv_task *t, const srv_event *ev) {
     bool release = false;
     pthread_mutex_lock(&r->mu);
     if (r->fmt.on_event) r->fmt.on_event(r, t, ev);
-    if (ev->type != SRV_EV_TOKEN) {
+    if (ev->type == SRV_EV_DONE || ev->type == SRV_EV_ERROR) {
         r->n_done++;
         if (r->n_done == r->n_tasks) {
             if (r->fmt.finish) r->fmt.finish(r);

@@ -230,6 +230,12 @@ void srv_route_completions(srv_req *r, json_t *body) {
         return;
     }
     st->raw = true;
+    if (echo && g.logprobs && !g.stream) {
+        /* log-probs of the prompt tokens too (evaluation harnesses score
+         * prompts this way, usually with max_tokens 0) */
+        for (int i = 0; i < g.n; i++) tasks[i]->prompt_logprobs = true;
+        st->first_tok = toks[0];
+    }
     st->include_usage = g.include_usage;
     st->logprobs = g.logprobs;
     st->top_logprobs = g.top_logprobs;

@@ -32,6 +32,7 @@ typedef struct slot {
     int32_t n_gen;
     int32_t pending_tok;       /* sampled, not yet in the KV */
     int32_t batch_idx;         /* output row in this step's batch, -1 none */
+    int32_t batch_first;       /* row of the slot's first prompt token in this batch */
     bool reread;               /* re-reading kept tokens after a context shift */
     int32_t n_in_batch;        /* tokens this slot put in this step's batch */
     char *hold;                /* generated text not yet released */
@@ -235,7 +236,7 @@ static void slot_start(srv_sched *s, slot *sl, srv_task *t) {
     sl->st = SLOT_PROMPT;
     pthread_mutex_unlock(&s->mu);
     int32_t keep = 0;
-    if (t->kind == SRV_TASK_COMPLETION) {
+    if (t->kind == SRV_TASK_COMPLETION && !t->prompt_logprobs) {
         int32_t own = common_prefix(sl->cache, sl->n_cache, t->prompt, t->n_prompt);
         int32_t best = 0, src = -1;
         for (int j = 0; j < s->n_slots; j++) {
@@ -444,10 +445,12 @@ static void step(srv_sched *s) {
             continue;
         }
         int32_t take = left < room ? left : room;
+        bool all = embd || t->prompt_logprobs;
+        pick->batch_first = nb;
         for (int32_t k = 0; k < take; k++) {
             int32_t p = pick->i_prompt + k;
             bool last = p == t->n_prompt - 1;
-            batch_push(b, t->prompt[p], p, pick->id, embd || last);
+            batch_push(b, t->prompt[p], p, pick->id, all || last);
             if (last) pick->batch_idx = nb + k;
         }
         nb += take;
@@ -476,6 +479,20 @@ static void step(srv_sched *s) {
         if (sl->st == SLOT_GEN) {
             sl->cache[sl->n_cache++] = sl->pending_tok;
         } else {
+            if (t->prompt_logprobs && !sl->reread) {
+                /* row k predicts prompt token i_prompt + k + 1 */
+                for (int32_t k = 0; k < sl->n_in_batch; k++) {
+                    int32_t p = sl->i_prompt + k + 1;
+                    if (p >= t->n_prompt) break;
+                    const float *l = e->logits(e, sl->batch_first + k);
+                    if (!l) continue;
+                    srv_top top[SRV_MAX_TOP];
+                    srv_event pev = {.type = SRV_EV_PROMPT, .tok = t->prompt[p], .top = top,
+                                     .n_top = t->n_top};
+                    pev.logprob = logprobs_of(l, e->n_vocab, t->prompt[p], t->n_top, top);
+                    emit(t, &pev);
+                }
+            }
             memcpy(sl->cache + sl->n_cache, t->prompt + sl->i_prompt,
                    sizeof(int32_t) * (size_t)sl->n_in_batch);
             sl->n_cache += sl->n_in_batch;

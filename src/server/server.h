@@ -119,7 +119,9 @@ void srv_engine_free(srv_engine *e);
 
 /* ------------------------------------------------------- tasks/events */
 typedef enum { SRV_TASK_COMPLETION = 0, SRV_TASK_EMBEDDING = 1 } srv_task_kind;
-typedef enum { SRV_EV_TOKEN = 0, SRV_EV_DONE = 1, SRV_EV_ERROR = 2 } srv_event_type;
+/* PROMPT: the log-prob of prompt token tok given the tokens before it
+ * (tasks with prompt_logprobs), in prompt order, before any TOKEN. */
+typedef enum { SRV_EV_TOKEN = 0, SRV_EV_DONE = 1, SRV_EV_ERROR = 2, SRV_EV_PROMPT = 3 } srv_event_type;
 
 #define SRV_MAX_TOP 20
 
@@ -167,6 +169,7 @@ struct srv_task {
     void *sampler;             /* owned until the scheduler takes it */
     int n_top;                 /* top log-probs per token (0 = none) */
     bool want_logprob;
+    bool prompt_logprobs;      /* report PROMPT events (disables prefix reuse) */
     bool ignore_eos;
     /* When the slot's context is full: drop the older half of what follows
      * the first n_keep tokens and go on (re-reading the kept tokens) instead

@@ -234,12 +234,16 @@ bool srv_gen_parse(srv_req *r, json_t *body, srv_gen *g, bool anthropic) {
     }
     /* max tokens */
     int64_t mt = g->n_predict;
-    const char *mt_key = json_object_get(body, "max_completion_tokens") ? "max_completion_tokens"
-                         : json_object_get(body, "max_output_tokens")   ? "max_output_tokens"
-                         : json_object_get(body, "n_predict")           ? "n_predict"
-                                                                        : "max_tokens";
+    /* The first of the length fields that is set (not null); Anthropic's is max_tokens. */
+    static const char *const mt_keys[] = {"max_completion_tokens", "max_output_tokens", "n_predict", "max_tokens"};
+    const char *mt_key = "max_tokens";
+    for (int k = 0; k < 4 && !anthropic; k++) {
+        json_t *v = json_object_get(body, mt_keys[k]);
+        if (v && !json_is_null(v)) { mt_key = mt_keys[k]; break; }
+    }
     if (!srv_get_int(r, body, mt_key, anthropic ? 1 : -1, 1 << 30, &mt)) return false;
-    if (anthropic && !json_object_get(body, "max_tokens")) {
+    json_t *mtv = json_object_get(body, "max_tokens");
+    if (anthropic && (!mtv || json_is_null(mtv))) {
         srv_reply_error(r, 400, NULL, "max_tokens", "'max_tokens' is required");
         return false;
     }
@@ -336,6 +340,8 @@ bool srv_gen_tasks(srv_req *r, srv_gen *g, const int32_t *prompt, int32_t n_prom
         t->n_top = g->top_logprobs;
         t->ignore_eos = g->ignore_eos;
         t->context_shift = g->context_shift;
+        /* With a context shift nothing else bounds an unlimited request. */
+        if (t->context_shift && t->n_predict < 0) t->n_predict = 8 * n_ctx_slot;
         t->n_keep = g->n_keep == -1 ? n_prompt
                     : g->n_keep >= 0 ? g->n_keep
                     : (e->bos >= 0 && prompt[0] == e->bos) ? 1 : 0;

@@ -141,6 +141,8 @@ case_ msg-system-number 400 anthropic "${auth[@]}" "${J[@]}" -d "{\"max_tokens\"
 case_ msg-stop-string 400 anthropic "${auth[@]}" "${J[@]}" -d "{\"max_tokens\":5,\"stop_sequences\":\"x\",$msg}" "$M"
 case_ msg-tool-choice 400 anthropic "${auth[@]}" "${J[@]}" -d "{\"max_tokens\":5,\"tool_choice\":{\"type\":\"any\"},$msg}" "$M"
 case_ msg-max-tokens-zero 400 anthropic "${auth[@]}" "${J[@]}" -d "{\"max_tokens\":0,$msg}" "$M"
+case_ msg-max-tokens-null 400 anthropic "${auth[@]}" "${J[@]}" -d "{\"max_tokens\":null,$msg}" "$M"
+case_ msg-max-tokens-array 400 anthropic "${auth[@]}" "${J[@]}" -d "{\"max_tokens\":[1],\"max_output_tokens\":null,$msg}" "$M"
 case_ count-no-messages 400 anthropic "${auth[@]}" "${J[@]}" -d '{}' "$M/count_tokens"
 # --- responses / embeddings / native ---
 case_ resp-no-input 400 openai "${auth[@]}" "${J[@]}" -d '{}' "$R"

@@ -103,7 +103,10 @@ await t("completions (+echo, logprobs, stop)", async () => {
   const r = await openai.completions.create({ model, prompt: "Once upon a time", max_tokens: 8, temperature: 0, echo: true, logprobs: 2 });
   assert(r.object === "text_completion", r.object);
   assert(r.choices[0].text.startsWith("Once upon a time"), r.choices[0].text);
-  assert(r.choices[0].logprobs.tokens.length === r.usage.completion_tokens, JSON.stringify(r.choices[0].logprobs).slice(0, 200));
+  // with echo the prompt tokens come first, the first without a log-prob
+  const lp = r.choices[0].logprobs;
+  assert(lp.tokens.length === r.usage.prompt_tokens + r.usage.completion_tokens, JSON.stringify(lp).slice(0, 200));
+  assert(lp.token_logprobs[0] === null && lp.token_logprobs.slice(1).every((v) => v <= 0), JSON.stringify(lp.token_logprobs));
   const s = await openai.completions.create({ model, prompt: [1, 2, 3], max_tokens: 4, stream: true });
   let n = 0;
   for await (const c of s) n += c.choices.length;

@@ -18,6 +18,7 @@ void cllm_cpu_avx512_fill_tiles_zmm(cllm_kernels *k);
 void cllm_cpu_avx512_fill_k_zmm_alt(cllm_kernels *k); /* dot512_k.c: zmm Q4_K/Q6_K (avx512z) */
 /* gemm512_rp.c: VNNI GEMM on repacked Q4_0/Q8_0 groups (cpu/repack.h). */
 void cllm_cpu_avx512_fill_gemm_rp(cllm_kernels *k);
+void cllm_cpu_avx512_fill_gemm_rp_k(cllm_kernels *k); /* gemm512_rp_k.c: Q4_K */
 void cllm_cpu_avx512_fill_float(cllm_kernels *k, const cllm_cpu_features *f); /* float_avx512.c */
 
 #endif

@@ -50,3 +50,65 @@ void cllm_cpu_gemm_rp_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const v
                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride) {
     gemm_ref(0, n, nc, s, lds, wg, a, a_stride, aux, aux_stride);
 }
+
+void cllm_cpu_gemm_rp_q4_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
+                               size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride) {
+    const int64_t nb = n / 256;
+    for (int c = 0; c < nc; c++) {
+        const cllm_block_q8_K *y = (const cllm_block_q8_K *)((const uint8_t *)a + (size_t)c * a_stride);
+        const cllm_rp_aux *x = aux + (int64_t)c * aux_stride;
+        for (int r = 0; r < CLLM_RP_ROWS; r++) {
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = (const uint8_t *)wg + (size_t)b * 2496;
+                cllm_fp16 d, dmin;
+                memcpy(&d, blk + 2 * r, 2);
+                memcpy(&dmin, blk + 32 + 2 * r, 2);
+                int32_t isum = 0, msum = 0;
+                for (int p = 0; p < 4; p++) {
+                    int32_t lo = 0, hi = 0;
+                    for (int j = 0; j < 8; j++)
+                        for (int t = 0; t < 4; t++) {
+                            const uint8_t q = blk[448 + 512 * p + 64 * j + 4 * r + t];
+                            lo += (q & 15) * y[b].qs[64 * p + 4 * j + t];
+                            hi += (q >> 4) * y[b].qs[64 * p + 32 + 4 * j + t];
+                        }
+                    isum += blk[64 + 16 * (2 * p) + r] * lo + blk[64 + 16 * (2 * p + 1) + r] * hi;
+                    int16_t mn[2];
+                    memcpy(mn, blk + 192 + 64 * p + 4 * r, 4);
+                    const uint32_t pr = (uint32_t)x[8 * b + p].sum;
+                    msum += mn[0] * (int16_t)(pr & 0xFFFF) + mn[1] * (int16_t)(pr >> 16);
+                }
+                const float dy = x[8 * b].d;
+                sum += cllm_fp16_to_fp32(d) * dy * (float)isum - cllm_fp16_to_fp32(dmin) * dy * (float)msum;
+            }
+            s[(int64_t)c * lds + r] = sum;
+        }
+    }
+}
+
+void cllm_cpu_gemm_rp_q6_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
+                               size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride) {
+    (void)aux;
+    (void)aux_stride;
+    const int64_t nb = n / 256;
+    for (int c = 0; c < nc; c++) {
+        const cllm_block_q8_K *y = (const cllm_block_q8_K *)((const uint8_t *)a + (size_t)c * a_stride);
+        for (int r = 0; r < CLLM_RP_ROWS; r++) {
+            float sum = 0.0f;
+            for (int64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = (const uint8_t *)wg + (size_t)b * 4384;
+                cllm_fp16 d;
+                memcpy(&d, blk + 2 * r, 2);
+                int32_t isum = 0;
+                for (int k = 0; k < 16; k++) {
+                    int32_t sk = -32 * y[b].bsums[k];
+                    for (int e = 16 * k; e < 16 * k + 16; e++) sk += blk[288 + 64 * (e / 4) + 4 * r + e % 4] * y[b].qs[e];
+                    isum += (int8_t)blk[32 + 16 * k + r] * sk;
+                }
+                sum += cllm_fp16_to_fp32(d) * y[b].d * (float)isum;
+            }
+            s[(int64_t)c * lds + r] = sum;
+        }
+    }
+}
