@@ -550,6 +550,7 @@ static void gw_free(gwork *w) {
 }
 
 static void gc_push_n(gcvec *x, const gcand *c, size_t n) {
+    if (n == 0) return;
     if (x->n + n > x->cap) {
         size_t nc = x->cap ? x->cap * 2 : 64;
         while (nc < x->n + n) nc *= 2;
