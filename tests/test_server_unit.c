@@ -191,10 +191,11 @@ static void split_cb(void *user, bool reasoning, const char *text, size_t len) {
     o->calls++;
 }
 /* Feed text in pieces of `step` bytes; returns the number of tool calls. */
-static int split_run(const char *text, bool tools, bool force, size_t step, split_out *o, json_t **calls) {
+static int split_run_fmt(const char *text, bool tools, bool force, cllm_chat_format fmt, size_t step, split_out *o,
+                         json_t **calls) {
     srv_split sp;
     memset(o, 0, sizeof *o);
-    srv_split_init(&sp, tools, force);
+    srv_split_init(&sp, tools, force, fmt, 0);
     for (size_t i = 0; i < strlen(text); i += step) {
         size_t n = strlen(text) - i < step ? strlen(text) - i : step;
         srv_split_feed(&sp, text + i, n, split_cb, o);
@@ -203,6 +204,12 @@ static int split_run(const char *text, bool tools, bool force, size_t step, spli
     if (calls) *calls = json_incref(sp.tool_calls);
     srv_split_free(&sp);
     return n;
+}
+/* The server's format for a model without a template (ChatML: Hermes calls),
+ * or GENERIC under the forced-call grammar. */
+static int split_run(const char *text, bool tools, bool force, size_t step, split_out *o, json_t **calls) {
+    return split_run_fmt(text, tools, force, force ? CLLM_CHAT_FORMAT_GENERIC : cllm_chat_detect_format(NULL), step, o,
+                         calls);
 }
 
 static void test_splitter(void) {
@@ -221,15 +228,16 @@ static void test_splitter(void) {
                   !strcmp(json_string_value(json_object_get(json_array_get(calls, 0), "arguments")), "{\"x\":1}"),
               "tool_call markup (step %zu): %d '%s'", step, n, o.content);
         json_decref(calls);
-        n = split_run(" [{\"name\":\"a\",\"parameters\":{}},{\"name\":\"b\",\"arguments\":\"{}\"}]", true, false,
-                      step, &o, &calls);
+        n = split_run_fmt(" [{\"name\":\"a\",\"parameters\":{}},{\"name\":\"b\",\"arguments\":\"{}\"}]", true,
+                          false, CLLM_CHAT_FORMAT_GENERIC, step, &o, &calls);
         CHECK(n == 2 && !o.content[0], "bare JSON array of calls: %d '%s'", n, o.content);
         json_decref(calls);
         n = split_run("{not json", true, false, step, &o, NULL);
         CHECK(n == 0 && !strcmp(o.content, "{not json"), "unparsable call text is content: '%s'", o.content);
         n = split_run("{\"a\":1}", false, false, step, &o, NULL);
         CHECK(n == 0 && !strcmp(o.content, "{\"a\":1}"), "no tools: JSON is content");
-        n = split_run("[TOOL_CALLS][{\"name\":\"g\",\"arguments\":{}}]", true, false, step, &o, NULL);
+        n = split_run_fmt("[TOOL_CALLS][{\"name\":\"g\",\"arguments\":{}}]", true, false, CLLM_CHAT_FORMAT_MISTRAL,
+                          step, &o, NULL);
         CHECK(n == 1, "[TOOL_CALLS] form: %d", n);
         n = split_run("{\"name\":\"g\",\"arguments\":{\"q\":\"\u00e9\"}}", false, true, step, &o, &calls);
         CHECK(n == 1 && strstr(json_string_value(json_object_get(json_array_get(calls, 0), "arguments")), "\u00e9") != NULL,

@@ -213,246 +213,81 @@ char *srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_gene
 }
 
 /* ---------------------------------------------------------- splitter */
-enum { M_START = 0, M_REASON, M_AFTER_THINK, M_CONTENT, M_TOOL };
+/* The split is src/chat's streaming parser (cllm_chat_parser): one parser per
+ * reply, in the tool-call syntax of the model's template. Content and
+ * reasoning deltas are passed on as they come; tool calls are collected
+ * from the final message (the routes stream them when the choice ends). */
 
-static const char *const k_tool_markers[] = {"<tool_call>", "[TOOL_CALLS]", "<|tool_call|>",
-                                             "<function_call>", "{", "["};
-#define N_MARKERS (sizeof k_tool_markers / sizeof k_tool_markers[0])
+cllm_chat_format srv_chat_format(const srv_server *s, bool force_tool) {
+    /* the forced-call grammar makes the reply one bare JSON call (or array) */
+    if (force_tool) return CLLM_CHAT_FORMAT_GENERIC;
+    const char *src = s->template_src ? s->template_src : s->eng->template_text;
+    return cllm_chat_detect_format(src && src[0] ? src : NULL);
+}
 
-void srv_split_init(srv_split *s, bool tools, bool force_tool) {
+void srv_split_init(srv_split *s, bool tools, bool force_tool, cllm_chat_format fmt, uint32_t flags) {
     memset(s, 0, sizeof *s);
     s->tools = tools || force_tool;
     s->force_tool = force_tool;
-    s->mode = force_tool ? M_TOOL : M_START;
+    if (s->tools) flags |= CLLM_CHAT_PARSE_TOOLS;
+    char seed[32];
+    srv_make_id(seed, sizeof seed, "");
+    if (cllm_chat_parser_init(fmt, flags, seed, &s->p) != CLLM_OK) s->p = NULL;   /* then text passes as content */
 }
 
 void srv_split_free(srv_split *s) {
-    free(s->buf);
+    cllm_chat_parser_free(s->p);
     json_decref(s->tool_calls);
     memset(s, 0, sizeof *s);
 }
 
-/* 1: text starts with m; 2: text is a proper prefix of m; 0: neither. */
-static int starts(const char *t, size_t n, const char *m) {
-    size_t ml = strlen(m);
-    if (n >= ml) return memcmp(t, m, ml) ? 0 : 1;
-    return memcmp(t, m, n) ? 0 : 2;
-}
-
-/* Longest tail of t that is a proper prefix of m. */
-static size_t tail_prefix(const char *t, size_t n, const char *m) {
-    size_t ml = strlen(m);
-    for (size_t k = ml - 1 < n ? ml - 1 : n; k > 0; k--)
-        if (!memcmp(t + n - k, m, k)) return k;
-    return 0;
-}
-
-/* Length of an incomplete UTF-8 sequence at the end of t (0..3). */
-static size_t utf8_tail(const char *t, size_t n) {
-    for (size_t back = 1; back <= 3 && back <= n; back++) {
-        unsigned char c = (unsigned char)t[n - back];
-        if ((c & 0xC0) == 0x80) continue;
-        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-        return need > back ? back : 0;
-    }
-    return 0;
-}
-
-static const char *find(const char *t, size_t n, const char *m) {
-    size_t ml = strlen(m);
-    for (size_t i = 0; i + ml <= n; i++)
-        if (!memcmp(t + i, m, ml)) return t + i;
-    return NULL;
-}
-
-static void process(srv_split *s, srv_split_fn fn, void *user) {
-    for (;;) {
-        const char *p = s->buf + s->pos;
-        size_t n = s->len - s->pos;
-        if (n == 0) return;
-        switch (s->mode) {
-        case M_START:
-        case M_AFTER_THINK: {
-            size_t ws = 0;
-            while (ws < n && isspace((unsigned char)p[ws])) ws++;
-            if (s->mode == M_START) {
-                int k = starts(p + ws, n - ws, "<think>");
-                if (k == 2 || ws == n) return;
-                if (k == 1) {
-                    s->pos += ws + 7;
-                    s->mode = M_REASON;
-                    continue;
-                }
-            }
-            if (s->tools) {
-                if (ws == n) return;
-                for (size_t m = 0; m < N_MARKERS; m++) {
-                    int k = starts(p + ws, n - ws, k_tool_markers[m]);
-                    if (k == 2) return;
-                    if (k == 1) {
-                        s->tool_from = s->pos + ws;
-                        s->pos = s->len;
-                        s->mode = M_TOOL;
-                        return;
-                    }
-                }
-            }
-            if (s->mode == M_AFTER_THINK) { s->pos += ws; if (ws == n) return; }
-            s->mode = M_CONTENT;
-            continue;
-        }
-        case M_REASON: {
-            const char *e = find(p, n, "</think>");
-            if (e) {
-                if (e > p) fn(user, true, p, (size_t)(e - p));
-                s->pos += (size_t)(e - p) + 8;
-                s->mode = M_AFTER_THINK;
-                continue;
-            }
-            size_t hold = tail_prefix(p, n, "</think>");
-            size_t u = utf8_tail(p, n);
-            if (u > hold) hold = u;
-            if (n > hold) fn(user, true, p, n - hold);
-            s->pos += n - hold;
-            return;
-        }
-        case M_CONTENT: {
-            if (s->tools) {
-                const char *e = find(p, n, "<tool_call>");
-                if (e) {
-                    if (e > p) fn(user, false, p, (size_t)(e - p));
-                    s->tool_from = s->pos + (size_t)(e - p);
-                    s->pos = s->len;
-                    s->mode = M_TOOL;
-                    return;
-                }
-                size_t hold = tail_prefix(p, n, "<tool_call>");
-                size_t u = utf8_tail(p, n);
-                if (u > hold) hold = u;
-                if (n > hold) fn(user, false, p, n - hold);
-                s->pos += n - hold;
-                return;
-            }
-            size_t u = utf8_tail(p, n);
-            if (n > u) fn(user, false, p, n - u);
-            s->pos += n - u;
-            return;
-        }
-        case M_TOOL:
-            s->pos = s->len;
-            return;
-        }
-    }
+static void emit_delta(json_t *d, srv_split_fn fn, void *user) {
+    if (!d) return;
+    const char *r = json_string_value(json_object_get(d, "reasoning_content"));
+    if (r && r[0]) fn(user, true, r, strlen(r));
+    const char *c = json_string_value(json_object_get(d, "content"));
+    if (c && c[0]) fn(user, false, c, strlen(c));
+    json_decref(d);
 }
 
 void srv_split_feed(srv_split *s, const char *text, size_t len, srv_split_fn fn, void *user) {
     if (!len) return;
-    /* Raw bytes: a character may arrive split over two feeds. */
-    if (s->len + len + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 256;
-        while (cap < s->len + len + 1) cap *= 2;
-        char *p = realloc(s->buf, cap);
-        if (!p) return;
-        s->buf = p;
-        s->cap = cap;
+    if (!s->p) {
+        fn(user, false, text, len);
+        return;
     }
-    memcpy(s->buf + s->len, text, len);
-    s->len += len;
-    s->buf[s->len] = 0;
-    process(s, fn, user);
-}
-
-/* One call object -> {"name","arguments"(string)} or NULL. */
-static json_t *call_of(json_t *o) {
-    if (!json_is_object(o)) return NULL;
-    json_t *fn = json_object_get(o, "function");
-    if (json_is_object(fn)) o = fn;
-    const char *name = json_string_value(json_object_get(o, "name"));
-    json_t *args = json_object_get(o, "arguments");
-    if (!args) args = json_object_get(o, "parameters");
-    if (!name || !args) return NULL;
-    char *a = json_is_string(args) ? strdup(json_string_value(args)) : json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (!a) return NULL;
-    char id[48];
-    srv_make_id(id, sizeof id, "call_");
-    json_t *c = json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "arguments", a);
-    free(a);
-    return c;
-}
-
-/* Append the calls in JSON text j (object or array) to arr; false if none. */
-static bool calls_from_json(const char *j, size_t n, json_t *arr) {
-    json_error_t e;
-    json_t *v = json_loadb(j, n, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &e);
-    if (!v) return false;
-    bool ok = false;
-    if (json_is_array(v)) {
-        size_t i;
-        json_t *x;
-        ok = json_array_size(v) > 0;
-        json_array_foreach(v, i, x) {
-            json_t *c = call_of(x);
-            if (!c) { ok = false; break; }
-            json_array_append_new(arr, c);
-        }
-    } else {
-        json_t *c = call_of(v);
-        if (c) { json_array_append_new(arr, c); ok = true; }
-    }
-    json_decref(v);
-    return ok;
-}
-
-static json_t *parse_tool_text(const char *t, size_t n) {
-    json_t *arr = json_array();
-    while (n && isspace((unsigned char)*t)) t++, n--;
-    static const char *const open_tags[] = {"<tool_call>", "<|tool_call|>", "<function_call>"};
-    static const char *const close_tags[] = {"</tool_call>", "<|/tool_call|>", "</function_call>"};
-    for (int k = 0; k < 3; k++) {
-        size_t ol = strlen(open_tags[k]);
-        if (n < ol || memcmp(t, open_tags[k], ol)) continue;
-        const char *p = t;
-        size_t left = n;
-        while (left >= ol && !memcmp(p, open_tags[k], ol)) {
-            p += ol, left -= ol;
-            const char *e = find(p, left, close_tags[k]);
-            size_t body = e ? (size_t)(e - p) : left;
-            if (!calls_from_json(p, body, arr)) { json_decref(arr); return NULL; }
-            if (!e) { left = 0; break; }
-            p = e + strlen(close_tags[k]);
-            left = n - (size_t)(p - t);
-            while (left && isspace((unsigned char)*p)) p++, left--;
-        }
-        if (left) { json_decref(arr); return NULL; }
-        return arr;
-    }
-    if (n >= 12 && !memcmp(t, "[TOOL_CALLS]", 12)) t += 12, n -= 12;
-    if (!calls_from_json(t, n, arr)) { json_decref(arr); return NULL; }
-    return arr;
+    json_t *d = NULL;
+    if (cllm_chat_parser_feed_json(s->p, text, len, &d) == CLLM_OK) emit_delta(d, fn, user);
+    else json_decref(d);
 }
 
 int srv_split_finish(srv_split *s, srv_split_fn fn, void *user) {
-    if (s->mode == M_TOOL) {
-        const char *t = s->buf ? s->buf + s->tool_from : "";
-        size_t n = s->buf ? s->len - s->tool_from : 0;
-        s->tool_calls = parse_tool_text(t, n);
-        if (!s->tool_calls && n) fn(user, false, t, n);
-    } else if (s->pos < s->len) {
-        /* Held tails (a partial tag) are plain text after all. */
-        const char *p = s->buf + s->pos;
-        size_t n = s->len - s->pos;
-        if (s->mode == M_REASON) fn(user, true, p, n);
-        else if (s->mode == M_START || s->mode == M_AFTER_THINK || s->mode == M_CONTENT) {
-            size_t ws = 0;
-            while (s->mode != M_CONTENT && ws < n && isspace((unsigned char)p[ws])) ws++;
-            if (n > ws) fn(user, false, p + ws, n - ws);
+    if (!s->p) return 0;
+    json_t *d = NULL;
+    if (cllm_chat_parser_finish_json(s->p, &d) == CLLM_OK) emit_delta(d, fn, user);
+    else json_decref(d);
+    json_t *msg = cllm_chat_parser_message_json(s->p);
+    json_t *calls = json_object_get(msg, "tool_calls");
+    if (json_array_size(calls)) {
+        s->tool_calls = json_array();
+        size_t i;
+        json_t *tc;
+        json_array_foreach(calls, i, tc) {
+            json_t *f = json_object_get(tc, "function");
+            const char *name = json_string_value(json_object_get(f, "name"));
+            const char *args = json_string_value(json_object_get(f, "arguments"));
+            const char *id = json_string_value(json_object_get(tc, "id"));
+            char idb[48];
+            if (!id) { srv_make_id(idb, sizeof idb, "call_"); id = idb; }
+            json_array_append_new(s->tool_calls, json_pack("{s:s, s:s, s:s}", "id", id, "name",
+                                                           name ? name : "", "arguments",
+                                                           args && args[0] ? args : "{}"));
         }
     }
-    s->pos = s->len;
+    json_decref(msg);
     return s->tool_calls ? (int)json_array_size(s->tool_calls) : 0;
 }
 
-/* --------------------------------------------------------- tool grammar */
 char *srv_tool_grammar(srv_engine *e, json_t *tools, const char *only_name, bool parallel,
                        char *err, size_t errlen) {
     if (!e->schema_to_grammar) {

@@ -417,6 +417,11 @@ bool srv_chat_prepare(srv_req *r, json_t *messages, json_t *tools, bool use_tool
     }
     char *prompt = srv_render_chat(r, messages, use_tools ? tools : NULL, true);
     if (!prompt) return false;
+    {   /* a prompt that ends inside <think> (thinking templates): the reply starts as reasoning */
+        size_t pl = strlen(prompt);
+        while (pl && (prompt[pl - 1] == '\n' || prompt[pl - 1] == ' ')) pl--;
+        if (pl >= 7 && !memcmp(prompt + pl - 7, "<think>", 7)) g->parse_flags |= CLLM_CHAT_PARSE_THINKING_OPEN;
+    }
     bool ok = srv_tokenize(r, prompt, strlen(prompt), e->add_bos && !(e->bos_text && e->bos_text[0] &&
                                                                       !strncmp(prompt, e->bos_text, strlen(e->bos_text))),
                            true, toks, n_toks);
@@ -468,7 +473,7 @@ void srv_route_chat(srv_req *r, json_t *body) {
     st->logprobs = g.logprobs;
     st->top_logprobs = g.top_logprobs;
     st->n_prompt = n_toks;
-    for (int i = 0; i < g.n; i++) srv_split_init(&st->ch[i].split, use_tools, force);
+    for (int i = 0; i < g.n; i++) srv_split_init(&st->ch[i].split, use_tools, force, srv_chat_format(r->srv, force), g.parse_flags);
     st->ops = (gen_ops){chat_delta, chat_choice_done, chat_finish};
     srv_reply_async(r, tasks, g.n, g.stream, gen_fmt(st));
 out:

@@ -108,6 +108,7 @@ struct srv_engine {
     char *(*render_chat)(srv_engine *e, const char *template_src, const char *context_json,
                          char *err, size_t errlen);
     bool has_template;         /* the model carries tokenizer.chat_template */
+    const char *template_text; /* that template (borrowed, engine-owned) or NULL */
     const char *bos_text, *eos_text;
 
     void (*free)(srv_engine *e);

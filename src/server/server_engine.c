@@ -299,6 +299,7 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
         if (cllm_gguf_get_str(g, "tokenizer.chat_template", &s, NULL) == CLLM_OK && s[0]) {
             R->model_tmpl = strdup(s);
             e->has_template = R->model_tmpl != NULL;
+            e->template_text = R->model_tmpl;
         }
         char key[128];
         snprintf(key, sizeof key, "%s.pooling_type", e->arch ? e->arch : "llama");

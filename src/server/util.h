@@ -6,6 +6,7 @@
 #define CLLM_SERVER_UTIL_H
 
 #include "server/server.h"
+#include "chat/chat.h"
 
 /* A JSON string of bytes that may hold invalid or partial UTF-8 (replaced
  * by U+FFFD). Never NULL unless out of memory. */
@@ -37,6 +38,7 @@ typedef struct srv_gen {
     bool ignore_eos;
     bool context_shift;
     int32_t n_keep;              /* -2: default (keep a leading BOS) */
+    uint32_t parse_flags;        /* extra CLLM_CHAT_PARSE_* for the reply parser (srv_chat_prepare) */
 } srv_gen;
 
 void srv_gen_init(srv_gen *g);
@@ -66,24 +68,26 @@ json_t *srv_normalize_messages(srv_req *r, json_t *messages);
  * NULL after a 400 (absent/empty -> *out NULL, true). */
 bool srv_check_tools(srv_req *r, json_t *tools, json_t **out);
 
-/* Streaming split of generated text into reasoning (<think>..</think>),
- * content and tool calls (when tools were offered: <tool_call>{..}</tool_call>,
- * [TOOL_CALLS][..], or output that starts with a bare {"name":..,
- * "arguments"|"parameters":..} object or array of them). Tool-call text is
- * held until the end and parsed then; text that does not parse is content. */
+/* Streaming split of generated text into content, reasoning and tool
+ * calls: a wrapper over src/chat's cllm_chat_parser (docs/chat.md) that
+ * passes content/reasoning deltas to a callback and keeps the tool calls
+ * for the end of the reply. */
 typedef struct srv_split {
     bool tools, force_tool;
-    int mode;                    /* see chat_util.c */
-    char *buf;                   /* all text fed (valid UTF-8) */
-    size_t len, cap, pos;        /* pos: first byte not yet classified */
-    size_t tool_from;
+    cllm_chat_parser *p;         /* NULL if it could not be made: all text is content */
     json_t *tool_calls;          /* after finish: [{"id","name","arguments"(string)}] or NULL */
 } srv_split;
 
 typedef void (*srv_split_fn)(void *user, bool reasoning, const char *text, size_t len);
-void srv_split_init(srv_split *s, bool tools, bool force_tool);
+/* The tool-call syntax of replies: GENERIC (bare JSON) under the forced-call
+ * grammar, else detected from the template in use (--chat-template-file or
+ * the model's; none: the ChatML/Hermes fallback). */
+cllm_chat_format srv_chat_format(const srv_server *s, bool force_tool);
+/* flags: extra CLLM_CHAT_PARSE_* (e.g. THINKING_OPEN); TOOLS is added when
+ * tools or force_tool. */
+void srv_split_init(srv_split *s, bool tools, bool force_tool, cllm_chat_format fmt, uint32_t flags);
 void srv_split_feed(srv_split *s, const char *text, size_t len, srv_split_fn fn, void *user);
-/* Flush what is held and parse tool calls; returns the number of calls. */
+/* Flush what is held and collect tool calls; returns the number of calls. */
 int srv_split_finish(srv_split *s, srv_split_fn fn, void *user);
 void srv_split_free(srv_split *s);
 
