@@ -143,73 +143,39 @@ bool srv_check_tools(srv_req *r, json_t *tools, json_t **out) {
     return true;
 }
 
-/* ChatML, for models that carry no template (documented in server-api.md). */
-static char *render_chatml(json_t *messages, bool add_gen) {
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    size_t i;
-    json_t *m;
-    json_array_foreach(messages, i, m) {
-        const char *role = json_string_value(json_object_get(m, "role"));
-        const char *content = json_string_value(json_object_get(m, "content"));
-        srv_buf_append(&buf, &len, &cap, "<|im_start|>", 12);
-        srv_buf_append(&buf, &len, &cap, role, strlen(role));
-        srv_buf_append(&buf, &len, &cap, "\n", 1);
-        if (content) srv_buf_append(&buf, &len, &cap, content, strlen(content));
-        json_t *tcs = json_object_get(m, "tool_calls");
-        size_t k;
-        json_t *tc;
-        json_array_foreach(tcs, k, tc) {
-            char *s = json_dumps(json_object_get(tc, "function"), JSON_COMPACT);
-            srv_buf_append(&buf, &len, &cap, "<tool_call>", 11);
-            if (s) srv_buf_append(&buf, &len, &cap, s, strlen(s));
-            srv_buf_append(&buf, &len, &cap, "</tool_call>", 12);
-            free(s);
-        }
-        srv_buf_append(&buf, &len, &cap, "<|im_end|>\n", 11);
-    }
-    if (add_gen) srv_buf_append(&buf, &len, &cap, "<|im_start|>assistant\n", 22);
-    return buf ? buf : strdup("");
-}
-
-char *srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_generation_prompt) {
+bool srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_generation_prompt,
+                     cllm_chat_result *res) {
     srv_server *s = r->srv;
-    srv_engine *e = s->eng;
-    json_t *kw0 = r->json ? json_object_get(r->json, "chat_template_kwargs") : NULL;
-    if (kw0 && !json_is_null(kw0) && !json_is_object(kw0)) {
-        srv_reply_error(r, 400, NULL, "chat_template_kwargs", "'chat_template_kwargs' must be an object");
-        return NULL;
-    }
-    if (!s->template_src && !e->has_template) return render_chatml(messages, add_generation_prompt);
-    if (!e->render_chat) {
-        srv_reply_error(r, 500, NULL, NULL, "this build has no chat template engine");
-        return NULL;
-    }
-    json_t *ctx = json_pack("{s:O, s:b, s:s, s:s}", "messages", messages, "add_generation_prompt",
-                            add_generation_prompt, "bos_token", e->bos_text ? e->bos_text : "",
-                            "eos_token", e->eos_text ? e->eos_text : "");
-    if (tools) json_object_set(ctx, "tools", tools);
-    /* Extra template variables (enable_thinking, ...), as llama.cpp takes them. */
+    memset(res, 0, sizeof *res);
     json_t *kw = r->json ? json_object_get(r->json, "chat_template_kwargs") : NULL;
-    if (kw && !json_is_null(kw)) {
-        if (!json_is_object(kw)) {
-            json_decref(ctx);
-            srv_reply_error(r, 400, NULL, "chat_template_kwargs", "'chat_template_kwargs' must be an object");
-            return NULL;
-        }
-        json_object_update_missing(ctx, kw);
+    if (kw && !json_is_null(kw) && !json_is_object(kw)) {
+        srv_reply_error(r, 400, NULL, "chat_template_kwargs", "'chat_template_kwargs' must be an object");
+        return false;
     }
-    char *cj = json_dumps(ctx, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(ctx);
-    if (!cj) {
+    if (!s->chat) {
+        srv_reply_error(r, 500, NULL, NULL, "the server has no chat formatting");
+        return false;
+    }
+    json_t *req = json_pack("{s:O, s:b}", "messages", messages, "add_generation_prompt", add_generation_prompt);
+    if (!req) {
         srv_reply_error(r, 500, NULL, NULL, "out of memory");
-        return NULL;
+        return false;
     }
-    char err[512] = "";
-    char *out = e->render_chat(e, s->template_src, cj, err, sizeof err);
-    free(cj);
-    if (!out) srv_reply_error(r, 400, NULL, "messages", "chat template failed: %s", err);
-    return out;
+    /* Without any template the prompt is plain ChatML with no tool list
+     * (docs/server-api.md); replies are still parsed for Hermes calls. */
+    bool no_template = !s->template_src && !(s->eng->template_text && s->eng->template_text[0]);
+    if (tools && !no_template) json_object_set(req, "tools", tools);
+    /* Extra template variables (enable_thinking, ...), as llama.cpp takes them. */
+    if (json_is_object(kw)) json_object_update_missing(req, kw);
+    cllm_status st = cllm_chat_apply_json(s->chat, req, res);
+    json_decref(req);
+    if (st != CLLM_OK) {
+        srv_reply_error(r, st == CLLM_ERR_NOMEM ? 500 : 400, NULL, "messages", "chat template failed: %s",
+                        cllm_last_error());
+        cllm_chat_result_clear(res);
+        return false;
+    }
+    return true;
 }
 
 /* ---------------------------------------------------------- splitter */
@@ -217,13 +183,6 @@ char *srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_gene
  * reply, in the tool-call syntax of the model's template. Content and
  * reasoning deltas are passed on as they come; tool calls are collected
  * from the final message (the routes stream them when the choice ends). */
-
-cllm_chat_format srv_chat_format(const srv_server *s, bool force_tool) {
-    /* the forced-call grammar makes the reply one bare JSON call (or array) */
-    if (force_tool) return CLLM_CHAT_FORMAT_GENERIC;
-    const char *src = s->template_src ? s->template_src : s->eng->template_text;
-    return cllm_chat_detect_format(src && src[0] ? src : NULL);
-}
 
 void srv_split_init(srv_split *s, bool tools, bool force_tool, cllm_chat_format fmt, uint32_t flags) {
     memset(s, 0, sizeof *s);

@@ -109,6 +109,10 @@ struct srv_engine {
                          char *err, size_t errlen);
     bool has_template;         /* the model carries tokenizer.chat_template */
     const char *template_text; /* that template (borrowed, engine-owned) or NULL */
+    /* Chat formatting (src/chat: template variants, BOS, tool-call format);
+     * engine-owned, may be NULL: the server then builds one from
+     * template_text, bos_text and eos_text. */
+    cllm_chat *chat;
     const char *bos_text, *eos_text;
 
     void (*free)(srv_engine *e);
@@ -272,6 +276,8 @@ struct srv_server {
     atomic_int ready;          /* 0 loading, 1 ready, -1 failed */
     int port;
     char *template_src;        /* --chat-template-file contents, or NULL */
+    cllm_chat *chat;           /* chat formatting in use (borrowed from the engine, or chat_own) */
+    cllm_chat *chat_own;       /* built by srv_attach_engine when the engine has none */
     uint64_t t_start_ns;
     atomic_ullong n_http_requests, n_http_errors;
 };

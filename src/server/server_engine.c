@@ -24,6 +24,7 @@ typedef struct real {
     cllm_chat_template *tmpl;
     const char *tmpl_src;
     char *model_tmpl;          /* the model's tokenizer.chat_template (copy) */
+    cllm_chat *chat;           /* chat formatting from the GGUF (srv_engine.chat) */
 } real;
 
 static int32_t re_tokenize(srv_engine *e, const char *text, size_t len, bool add_special,
@@ -219,6 +220,7 @@ static void re_free(srv_engine *e) {
     if (R) {
         cllm_chat_template_free(R->tmpl);
         free(R->model_tmpl);
+        cllm_chat_free(R->chat);
         pthread_mutex_destroy(&R->tmpl_mu);
         if (R->ctx) cllm_context_free(R->ctx);
         if (R->model) cllm_model_free(R->model);
@@ -301,6 +303,9 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
             e->has_template = R->model_tmpl != NULL;
             e->template_text = R->model_tmpl;
         }
+        /* chat formatting with the model's named variants (tool_use, ...) */
+        if (cllm_chat_init_gguf(g, NULL, &R->chat) == CLLM_OK) e->chat = R->chat;
+        else cllm_log(CLLM_LOG_WARN, "serve: chat template: %s", cllm_last_error());
         char key[128];
         snprintf(key, sizeof key, "%s.pooling_type", e->arch ? e->arch : "llama");
         if (cllm_gguf_get_i64(g, key, &v) == CLLM_OK)

@@ -38,7 +38,10 @@ typedef struct srv_gen {
     bool ignore_eos;
     bool context_shift;
     int32_t n_keep;              /* -2: default (keep a leading BOS) */
-    uint32_t parse_flags;        /* extra CLLM_CHAT_PARSE_* for the reply parser (srv_chat_prepare) */
+    /* reply parsing, from the chat formatting (srv_chat_prepare): format is
+     * GENERIC under the forced-call grammar */
+    cllm_chat_format chat_format;
+    uint32_t parse_flags;        /* CLLM_CHAT_PARSE_* */
 } srv_gen;
 
 void srv_gen_init(srv_gen *g);
@@ -53,9 +56,12 @@ bool srv_gen_parse(srv_req *r, json_t *body, srv_gen *g, bool anthropic);
 bool srv_gen_tasks(srv_req *r, srv_gen *g, const int32_t *prompt, int32_t n_prompt,
                    srv_task **tasks);
 
-/* Render a chat (OpenAI-shaped messages, tools) with the model's template.
- * Returns the prompt (caller frees) or NULL after replying 400/500. */
-char *srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_generation_prompt);
+/* Format a chat (OpenAI-shaped messages, tools, chat_template_kwargs of the
+ * request) with src/chat (cllm_chat_apply_json on srv_server.chat) into
+ * *res (caller clears with cllm_chat_result_clear). false after replying
+ * 400/500 (res then empty). */
+bool srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_generation_prompt,
+                     cllm_chat_result *res);
 /* Render normalized messages (+ tools when use_tools) and tokenize; when
  * force, constrain the output to a tool call (only: one named function).
  * false after replying. (routes_openai.c) */
@@ -79,10 +85,6 @@ typedef struct srv_split {
 } srv_split;
 
 typedef void (*srv_split_fn)(void *user, bool reasoning, const char *text, size_t len);
-/* The tool-call syntax of replies: GENERIC (bare JSON) under the forced-call
- * grammar, else detected from the template in use (--chat-template-file or
- * the model's; none: the ChatML/Hermes fallback). */
-cllm_chat_format srv_chat_format(const srv_server *s, bool force_tool);
 /* flags: extra CLLM_CHAT_PARSE_* (e.g. THINKING_OPEN); TOOLS is added when
  * tools or force_tool. */
 void srv_split_init(srv_split *s, bool tools, bool force_tool, cllm_chat_format fmt, uint32_t flags);
