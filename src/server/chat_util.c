@@ -153,7 +153,8 @@ bool srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_gener
         return false;
     }
     if (!s->chat) {
-        srv_reply_error(r, 500, NULL, NULL, "the server has no chat formatting");
+        srv_reply_error(r, 500, NULL, NULL, "the chat template is unusable: %s",
+                        s->chat_err[0] ? s->chat_err : "no chat formatting");
         return false;
     }
     json_t *req = json_pack("{s:O, s:b}", "messages", messages, "add_generation_prompt", add_generation_prompt);

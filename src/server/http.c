@@ -581,9 +581,9 @@ bool srv_attach_engine(srv_server *s, srv_engine *e, char *err, size_t errlen) {
         cc.bos_token = e->bos_text;
         cc.eos_token = e->eos_text;
         if (cllm_chat_init(&cc, &s->chat_own) != CLLM_OK) {
-            snprintf(err, errlen, "chat template: %s", cllm_last_error());
-            atomic_store(&s->ready, -1);
-            return false;
+            /* the other routes still work; chat requests get this message */
+            snprintf(s->chat_err, sizeof s->chat_err, "%s", cllm_last_error());
+            cllm_log(CLLM_LOG_WARN, "serve: chat template: %s", s->chat_err);
         }
         s->chat = s->chat_own;
     }
