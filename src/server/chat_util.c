@@ -1,7 +1,8 @@
-/* chat_util.c: chat-side helpers of `cllm serve`: message normalization and
- * template rendering (with a ChatML fallback for models without a template),
- * the streaming reasoning/content/tool-call splitter, and the grammar that
- * forces a tool call when tool_choice requires one. */
+/* chat_util.c: chat-side helpers of `cllm serve`: request message/tool
+ * validation (400s naming the field), prompt formatting and reply splitting
+ * through src/chat (cllm_chat_apply_json, cllm_chat_parser; no logic of
+ * its own), and the grammar that forces a tool call when tool_choice
+ * requires one. */
 #include "server/util.h"
 #include "core/core.h"
 

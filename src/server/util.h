@@ -1,7 +1,7 @@
 /* util.h: helpers shared by the route files of `cllm serve`: request field
  * parsing with precise 400 messages, UTF-8 repair for JSON strings, prompt
  * tokenization, generation options common to every generating route, and
- * the tool-call extraction used when the chat module gives none. */
+ * the glue to src/chat (prompt formatting, reply parsing). */
 #ifndef CLLM_SERVER_UTIL_H
 #define CLLM_SERVER_UTIL_H
 
