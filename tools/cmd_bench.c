@@ -1,9 +1,12 @@
 /* cmd_bench.c: `cllm bench`: prompt-processing and generation speed, like
  * llama-bench.
  *   cllm bench (-m MODEL | -hf REPO[:QUANT]) [-p 512] [-n 128] [-r 3] [-t N] [-b 512] [--kv f16]
- *              [-o md|json] [--roofline]
+ *              [-o md|json] [--roofline] [-np S]
  * pp: p random token ids decoded from an empty cache in batches of b (logits
- * for the last only). tg: n tokens decoded one at a time from an empty cache.
+ * for the last only). tg: n tokens decoded one at a time from an empty cache;
+ * with -np S, S sequences decoded together (one token each per step, as the
+ * server's slots), reported as total tokens/s ("tgNxS"). Process CPU time
+ * per run goes to stderr (useful on a shared machine).
  * Each test runs once to warm up, then r timed runs; t/s is mean ± stddev.
  * --roofline also measures read bandwidth (2 threads summing a 1 GiB array,
  * best of 5) and reports tg as a percentage of bandwidth / model bytes. */
@@ -21,7 +24,7 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: cllm bench (-m MODEL | -hf REPO[:QUANT]) [-p 512] [-n 128] [-r 3] [-t N] [-b 512] [--kv f16|f32|q8_0]\n"
-               "                  [-o md|json] [--roofline]\n");
+               "                  [-o md|json] [--roofline] [-np SEQS]\n");
 }
 
 /* ---------------------------------------------------------- bandwidth */
@@ -108,19 +111,20 @@ static double run_pp(cllm_context *c, cllm_batch *b, int n_prompt, int n_batch, 
     return w;
 }
 
-static double run_tg(cllm_context *c, cllm_batch *b, int n_gen, int32_t nv) {
+/* n_gen decode steps; each step holds one token of each of n_par sequences
+ * (batched decode, as the server's slots). */
+static double run_tg(cllm_context *c, cllm_batch *b, int n_gen, int n_par, int32_t nv) {
     cllm_kv_clear(c);
-    const int32_t seq0 = 0;
     const double c0 = cpu_s();
     uint64_t t0 = cllm_time_ns();
     for (int i = 0; i < n_gen; i++) {
         cllm_batch_clear(b);
-        cllm_batch_add(b, rnd_tok(nv), i, &seq0, 1, true);
+        for (int32_t sq = 0; sq < n_par; sq++) cllm_batch_add(b, rnd_tok(nv), i, &sq, 1, true);
         if (cllm_decode(c, b) != CLLM_OK) return -1.0;
     }
     const double w = (double)(cllm_time_ns() - t0) / 1e9;
-    fprintf(stderr, "bench: tg%d wall %.3f s, process CPU %.3f s (%.2f ms CPU/token)\n", n_gen, w,
-            cpu_s() - c0, 1e3 * (cpu_s() - c0) / n_gen);
+    fprintf(stderr, "bench: tg%d x%d seq wall %.3f s, process CPU %.3f s (%.2f ms CPU/token)\n", n_gen, n_par, w,
+            cpu_s() - c0, 1e3 * (cpu_s() - c0) / ((double)n_gen * n_par));
     return w;
 }
 
@@ -132,7 +136,7 @@ typedef struct result {
 
 int cllm_cmd_bench(int argc, char **argv) {
     const char *model = NULL, *hf = NULL, *fmt = "md";
-    long n_prompt = 512, n_gen = 128, reps = 3, threads = 0, n_batch = 512;
+    long n_prompt = 512, n_gen = 128, reps = 3, threads = 0, n_batch = 512, n_par = 1;
     int kv = CLLM_TYPE_F16;
     bool roofline = false;
     for (int i = 1; i < argc; i++) {
@@ -149,6 +153,7 @@ int cllm_cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-r")) { if (!cmd_parse_int(a, v, 1, 1000, &reps)) return 2; }
         else if (!strcmp(a, "-t")) { if (!cmd_parse_int(a, v, 0, 1024, &threads)) return 2; }
         else if (!strcmp(a, "-b")) { if (!cmd_parse_int(a, v, 1, 1 << 16, &n_batch)) return 2; }
+        else if (!strcmp(a, "-np")) { if (!cmd_parse_int(a, v, 1, 64, &n_par)) return 2; }
         else if (!strcmp(a, "-o")) {
             if (strcmp(v, "md") && strcmp(v, "json")) { fprintf(stderr, "error: -o wants md or json\n"); return 2; }
             fmt = v;
@@ -169,12 +174,13 @@ int cllm_cmd_bench(int argc, char **argv) {
     cllm_context_params cp = cllm_context_default_params();
     cp.n_threads = (int32_t)threads;
     cp.kv_type = (cllm_type)kv;
-    cp.n_ctx = (uint32_t)(n_prompt > n_gen ? n_prompt : n_gen);
+    cp.n_ctx = (uint32_t)(n_prompt > n_gen * n_par ? n_prompt : n_gen * n_par);
+    cp.n_seq_max = (uint32_t)n_par;
     if (cp.n_ctx < 16) cp.n_ctx = 16;
     cp.n_batch = (uint32_t)n_batch;
     cllm_context *c = NULL;
     int rc = 1;
-    cllm_batch b = cllm_batch_init((int32_t)n_batch, 1);
+    cllm_batch b = cllm_batch_init((int32_t)(n_batch > n_par ? n_batch : n_par), 1);
     result res[2];
     int n_res = 0;
     if (cllm_context_init(m, &cp, &c) != CLLM_OK) { fprintf(stderr, "error: %s\n", cllm_last_error()); goto done; }
@@ -186,19 +192,20 @@ int cllm_cmd_bench(int argc, char **argv) {
         if (nt == 0) continue;
         double tps[1000];
         /* warm-up run (page faults, caches), not counted */
-        double w = test == 0 ? run_pp(c, &b, nt, eff_batch, nv) : run_tg(c, &b, nt < 16 ? nt : 16, nv);
+        double w = test == 0 ? run_pp(c, &b, nt, eff_batch, nv) : run_tg(c, &b, nt < 16 ? nt : 16, (int)n_par, nv);
         if (w < 0) { fprintf(stderr, "error: %s\n", cllm_context_last_error(c)); goto done; }
         for (long r = 0; r < reps; r++) {
-            double s = test == 0 ? run_pp(c, &b, nt, eff_batch, nv) : run_tg(c, &b, nt, nv);
+            double s = test == 0 ? run_pp(c, &b, nt, eff_batch, nv) : run_tg(c, &b, nt, (int)n_par, nv);
             if (s < 0) { fprintf(stderr, "error: %s\n", cllm_context_last_error(c)); goto done; }
-            tps[r] = nt / s;
+            tps[r] = (test == 0 ? nt : (double)nt * (double)n_par) / s;
         }
         double mean = 0, var = 0;
         for (long r = 0; r < reps; r++) mean += tps[r];
         mean /= (double)reps;
         for (long r = 0; r < reps; r++) var += (tps[r] - mean) * (tps[r] - mean);
         result *R = &res[n_res++];
-        snprintf(R->test, sizeof R->test, "%s%d", test == 0 ? "pp" : "tg", nt);
+        if (test == 1 && n_par > 1) snprintf(R->test, sizeof R->test, "tg%dx%ld", nt, n_par);
+        else snprintf(R->test, sizeof R->test, "%s%d", test == 0 ? "pp" : "tg", nt);
         R->n_tokens = nt;
         R->mean = mean;
         R->sd = reps > 1 ? sqrt(var / (double)(reps - 1)) : 0.0;

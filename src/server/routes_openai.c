@@ -415,12 +415,21 @@ bool srv_chat_prepare(srv_req *r, json_t *messages, json_t *tools, bool use_tool
         free(g->sp.grammar);
         g->sp.grammar = gr;
     }
-    char *prompt = srv_render_chat(r, messages, use_tools ? tools : NULL, true);
-    if (!prompt) return false;
-    bool ok = srv_tokenize(r, prompt, strlen(prompt), e->add_bos && !(e->bos_text && e->bos_text[0] &&
-                                                                      !strncmp(prompt, e->bos_text, strlen(e->bos_text))),
-                           true, toks, n_toks);
-    free(prompt);
+    cllm_chat_result res;
+    if (!srv_render_chat(r, messages, use_tools ? tools : NULL, true, &res)) return false;
+    if (force && use_tools && res.format == CLLM_CHAT_FORMAT_GENERIC) {
+        /* A template without native tools gets them emulated (a tool list and
+         * JSON-reply rules in the prompt). Under the forced-call grammar the
+         * reply is that JSON anyway, so spare the context: render without. */
+        cllm_chat_result_clear(&res);
+        if (!srv_render_chat(r, messages, NULL, true, &res)) return false;
+    }
+    /* the forced-call grammar makes the reply one bare JSON call (or array) */
+    g->chat_format = force ? CLLM_CHAT_FORMAT_GENERIC : res.format;
+    g->parse_flags = res.parser_flags;
+    if (res.thinking_open) g->parse_flags |= CLLM_CHAT_PARSE_THINKING_OPEN;
+    bool ok = srv_tokenize(r, res.prompt, strlen(res.prompt), e->add_bos && !res.starts_with_bos, true, toks, n_toks);
+    cllm_chat_result_clear(&res);
     return ok;
 }
 
@@ -468,7 +477,7 @@ void srv_route_chat(srv_req *r, json_t *body) {
     st->logprobs = g.logprobs;
     st->top_logprobs = g.top_logprobs;
     st->n_prompt = n_toks;
-    for (int i = 0; i < g.n; i++) srv_split_init(&st->ch[i].split, use_tools, force);
+    for (int i = 0; i < g.n; i++) srv_split_init(&st->ch[i].split, use_tools, force, g.chat_format, g.parse_flags);
     st->ops = (gen_ops){chat_delta, chat_choice_done, chat_finish};
     srv_reply_async(r, tasks, g.n, g.stream, gen_fmt(st));
 out:
