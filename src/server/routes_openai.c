@@ -113,6 +113,25 @@ static void cmpl_delta(gen_state *g, srv_req *r, int i, bool reasoning, const ch
     srv_out_sse(r, NULL, cmpl_chunk(g, i, t, lp, NULL));
 }
 
+/* End of a stream: the error event, or the usage chunk when asked, then [DONE].
+ * object is the chunk's "object" name of the route. */
+static void finish_stream(gen_state *g, srv_req *r, int st, const char *msg, const char *object) {
+    if (st) stream_error(r, st, msg);
+    else if (g->include_usage) {
+        json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:o, s:o}", "id", g->id, "object", object,
+                              "created", (json_int_t)g->created, "model", g->model, "choices", "usage",
+                              usage_json(g), "timings", gen_timings_json(g));
+        srv_out_sse(r, NULL, u);
+    }
+    srv_out_raw(r, "data: [DONE]\n\n");
+}
+
+/* OpenAI error body for a failed (non-streamed) generation. */
+static json_t *error_body(int st, const char *msg) {
+    return json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type",
+                     st >= 500 ? "server_error" : "invalid_request_error", "param", "code");
+}
+
 static void cmpl_choice_done(gen_state *g, srv_req *r, int i) {
     gen_choice *c = &g->ch[i];
     if (c->err_status) return;
@@ -124,21 +143,13 @@ static void cmpl_finish(gen_state *g, srv_req *r) {
     const char *msg = NULL;
     int st = gen_error(g, &msg);
     if (g->stream) {
-        if (st) stream_error(r, st, msg);
-        else if (g->include_usage) {
-            json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:o, s:o}", "id", g->id, "object",
-                                  "text_completion", "created", (json_int_t)g->created, "model", g->model,
-                                  "choices", "usage", usage_json(g), "timings", gen_timings_json(g));
-            srv_out_sse(r, NULL, u);
-        }
-        srv_out_raw(r, "data: [DONE]\n\n");
+        finish_stream(g, r, st, msg, "text_completion");
         return;
     }
     json_t *body;
     if (st) {
         r->status = st;
-        body = json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type",
-                         st >= 500 ? "server_error" : "invalid_request_error", "param", "code");
+        body = error_body(st, msg);
     } else {
         json_t *choices = json_array();
         for (int i = 0; i < g->n; i++) {
@@ -324,21 +335,13 @@ static void chat_finish(gen_state *g, srv_req *r) {
     const char *msg = NULL;
     int st = gen_error(g, &msg);
     if (g->stream) {
-        if (st) stream_error(r, st, msg);
-        else if (g->include_usage) {
-            json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:o, s:o}", "id", g->id, "object",
-                                  "chat.completion.chunk", "created", (json_int_t)g->created, "model", g->model,
-                                  "choices", "usage", usage_json(g), "timings", gen_timings_json(g));
-            srv_out_sse(r, NULL, u);
-        }
-        srv_out_raw(r, "data: [DONE]\n\n");
+        finish_stream(g, r, st, msg, "chat.completion.chunk");
         return;
     }
     json_t *body;
     if (st) {
         r->status = st;
-        body = json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type",
-                         st >= 500 ? "server_error" : "invalid_request_error", "param", "code");
+        body = error_body(st, msg);
     } else {
         json_t *choices = json_array();
         for (int i = 0; i < g->n; i++) {
