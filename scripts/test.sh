@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# ajv (npm) validates the JSON-schema-constrained outputs in the tests.
+bash scripts/install-ajv.sh
 build=${1:-build}
 shift || true
 cmake -S . -B "$build" -DCLLM_WERROR=ON "$@" >/dev/null

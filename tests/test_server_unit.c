@@ -191,10 +191,11 @@ static void split_cb(void *user, bool reasoning, const char *text, size_t len) {
     o->calls++;
 }
 /* Feed text in pieces of `step` bytes; returns the number of tool calls. */
-static int split_run(const char *text, bool tools, bool force, size_t step, split_out *o, json_t **calls) {
+static int split_run_fmt(const char *text, bool tools, bool force, cllm_chat_format fmt, size_t step, split_out *o,
+                         json_t **calls) {
     srv_split sp;
     memset(o, 0, sizeof *o);
-    srv_split_init(&sp, tools, force);
+    srv_split_init(&sp, tools, force, fmt, 0);
     for (size_t i = 0; i < strlen(text); i += step) {
         size_t n = strlen(text) - i < step ? strlen(text) - i : step;
         srv_split_feed(&sp, text + i, n, split_cb, o);
@@ -203,6 +204,12 @@ static int split_run(const char *text, bool tools, bool force, size_t step, spli
     if (calls) *calls = json_incref(sp.tool_calls);
     srv_split_free(&sp);
     return n;
+}
+/* The server's format for a model without a template (ChatML: Hermes calls),
+ * or GENERIC under the forced-call grammar. */
+static int split_run(const char *text, bool tools, bool force, size_t step, split_out *o, json_t **calls) {
+    return split_run_fmt(text, tools, force, force ? CLLM_CHAT_FORMAT_GENERIC : cllm_chat_detect_format(NULL), step, o,
+                         calls);
 }
 
 static void test_splitter(void) {
@@ -221,21 +228,139 @@ static void test_splitter(void) {
                   !strcmp(json_string_value(json_object_get(json_array_get(calls, 0), "arguments")), "{\"x\":1}"),
               "tool_call markup (step %zu): %d '%s'", step, n, o.content);
         json_decref(calls);
-        n = split_run(" [{\"name\":\"a\",\"parameters\":{}},{\"name\":\"b\",\"arguments\":\"{}\"}]", true, false,
-                      step, &o, &calls);
+        n = split_run_fmt(" [{\"name\":\"a\",\"parameters\":{}},{\"name\":\"b\",\"arguments\":\"{}\"}]", true,
+                          false, CLLM_CHAT_FORMAT_GENERIC, step, &o, &calls);
         CHECK(n == 2 && !o.content[0], "bare JSON array of calls: %d '%s'", n, o.content);
         json_decref(calls);
         n = split_run("{not json", true, false, step, &o, NULL);
         CHECK(n == 0 && !strcmp(o.content, "{not json"), "unparsable call text is content: '%s'", o.content);
         n = split_run("{\"a\":1}", false, false, step, &o, NULL);
         CHECK(n == 0 && !strcmp(o.content, "{\"a\":1}"), "no tools: JSON is content");
-        n = split_run("[TOOL_CALLS][{\"name\":\"g\",\"arguments\":{}}]", true, false, step, &o, NULL);
+        n = split_run_fmt("[TOOL_CALLS][{\"name\":\"g\",\"arguments\":{}}]", true, false, CLLM_CHAT_FORMAT_MISTRAL,
+                          step, &o, NULL);
         CHECK(n == 1, "[TOOL_CALLS] form: %d", n);
         n = split_run("{\"name\":\"g\",\"arguments\":{\"q\":\"\u00e9\"}}", false, true, step, &o, &calls);
         CHECK(n == 1 && strstr(json_string_value(json_object_get(json_array_get(calls, 0), "arguments")), "\u00e9") != NULL,
               "forced call object: %d", n);
         json_decref(calls);
     }
+}
+
+/* ------------------------------------- scripted Hermes reply (src/chat parser) */
+/* The fake engine answers with a <think> block and a Hermes <tool_call>; the
+ * chat route must return reasoning_content and tool_calls, not raw text. */
+static const char k_script[] = "<think>plan it</think>\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                               "{\"city\": \"Paris\"}}\n</tool_call>";
+#define TOOLS_REQ                                                                                                  \
+    "{\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"}],\"max_tokens\":300,\"tools\":[{\"type\":"        \
+    "\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\",\"properties\":{"   \
+    "\"city\":{\"type\":\"string\"}}}}}]"
+
+static void check_call(json_t *name, json_t *args, const char *what) {
+    CHECK(json_is_string(name) && !strcmp(json_string_value(name), "get_weather"), "%s: tool name", what);
+    json_t *a = json_is_string(args) ? json_loads(json_string_value(args), 0, NULL) : NULL;
+    CHECK(a && !strcmp(json_string_value(json_object_get(a, "city")) ? json_string_value(json_object_get(a, "city"))
+                                                                         : "",
+                       "Paris"),
+          "%s: arguments %s", what, json_is_string(args) ? json_string_value(args) : "(none)");
+    json_decref(a);
+}
+
+static void test_scripted_reply(void) {
+    srv_config cfg;
+    srv_config_defaults(&cfg);
+    cfg.port = 0;
+    cfg.n_slots = 1;
+    cfg.model_path = "mock.gguf";
+    srv_engine *e = mock_engine_new(1, 2048, 64, 0, 0);
+    ((mock *)e->impl)->script = k_script;
+    srv_server *s = start(&cfg, e);
+    g_port = srv_port(s);
+
+    resp r = http("POST", "/v1/chat/completions", TOOLS_REQ "}", NULL, 0);
+    json_t *j = jparse(&r);
+    json_t *ch = json_array_get(json_object_get(j, "choices"), 0);
+    json_t *m = json_object_get(ch, "message");
+    CHECK(r.status == 200 && m, "scripted chat: %ld %s", r.status, r.body);
+    CHECK(!strcmp(json_string_value(json_object_get(m, "reasoning_content")) ? json_string_value(json_object_get(m, "reasoning_content")) : "", "plan it"),
+          "non-stream reasoning_content: %s", r.body);
+    json_t *tc = json_array_get(json_object_get(m, "tool_calls"), 0);
+    CHECK(json_array_size(json_object_get(m, "tool_calls")) == 1, "non-stream one tool call: %s", r.body);
+    check_call(json_object_get(json_object_get(tc, "function"), "name"),
+               json_object_get(json_object_get(tc, "function"), "arguments"), "non-stream");
+    CHECK(json_is_string(json_object_get(tc, "id")), "tool call id");
+    const char *c = json_string_value(json_object_get(m, "content"));
+    CHECK(!c || !strstr(c, "tool_call"), "no markup in content: %s", c ? c : "null");
+    CHECK(!strcmp(json_string_value(json_object_get(ch, "finish_reason")) ? json_string_value(json_object_get(ch, "finish_reason")) : "", "tool_calls"),
+          "finish_reason tool_calls");
+    json_decref(j);
+    free(r.body);
+
+    /* streamed: concatenate reasoning/content deltas and tool-call pieces */
+    r = http("POST", "/v1/chat/completions", TOOLS_REQ ",\"stream\":true}", NULL, 0);
+    CHECK(r.status == 200, "scripted stream status %ld", r.status);
+    char reasoning[256] = "", content[256] = "", args[256] = "", name[64] = "", finish[32] = "";
+    bool done = false;
+    for (char *line = r.body; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        if (!strcmp(line, "data: [DONE]")) done = true;
+        else if (!strncmp(line, "data: ", 6)) {
+            json_t *ev = json_loads(line + 6, 0, NULL);
+            json_t *c0 = json_array_get(json_object_get(ev, "choices"), 0);
+            json_t *d = json_object_get(c0, "delta");
+            const char *v;
+            if ((v = json_string_value(json_object_get(d, "reasoning_content"))))
+                strncat(reasoning, v, sizeof reasoning - strlen(reasoning) - 1);
+            if ((v = json_string_value(json_object_get(d, "content"))))
+                strncat(content, v, sizeof content - strlen(content) - 1);
+            size_t k;
+            json_t *t;
+            json_array_foreach(json_object_get(d, "tool_calls"), k, t) {
+                json_t *f = json_object_get(t, "function");
+                if ((v = json_string_value(json_object_get(f, "name")))) snprintf(name, sizeof name, "%s", v);
+                if ((v = json_string_value(json_object_get(f, "arguments"))))
+                    strncat(args, v, sizeof args - strlen(args) - 1);
+            }
+            if ((v = json_string_value(json_object_get(c0, "finish_reason")))) snprintf(finish, sizeof finish, "%s", v);
+            json_decref(ev);
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    CHECK(done, "stream ends with [DONE]");
+    CHECK(!strcmp(reasoning, "plan it"), "stream reasoning_content '%s'", reasoning);
+    CHECK(!strstr(content, "tool_call") && !strstr(content, "think"), "stream content without markup '%s'", content);
+    json_t *jn = json_string(name), *ja = json_string(args);
+    check_call(jn, ja, "stream");
+    json_decref(jn);
+    json_decref(ja);
+    CHECK(!strcmp(finish, "tool_calls"), "stream finish_reason '%s'", finish);
+    free(r.body);
+
+    /* Anthropic messages: a thinking block and a tool_use block */
+    r = http("POST", "/v1/messages",
+             "{\"model\":\"m\",\"max_tokens\":300,\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"}],"
+             "\"tools\":[{\"name\":\"get_weather\",\"input_schema\":{\"type\":\"object\"}}]}",
+             NULL, 0);
+    j = jparse(&r);
+    CHECK(r.status == 200 && !strcmp(json_string_value(json_object_get(j, "stop_reason")) ? json_string_value(json_object_get(j, "stop_reason")) : "", "tool_use"),
+          "anthropic stop_reason tool_use: %ld %s", r.status, r.body);
+    bool thinking = false, tool_use = false;
+    size_t k;
+    json_t *b;
+    json_array_foreach(json_object_get(j, "content"), k, b) {
+        const char *ty = json_string_value(json_object_get(b, "type"));
+        if (ty && !strcmp(ty, "thinking")) thinking = true;
+        if (ty && !strcmp(ty, "tool_use")) {
+            tool_use = true;
+            json_t *city = json_object_get(json_object_get(b, "input"), "city");
+            CHECK(json_is_string(city) && !strcmp(json_string_value(city), "Paris"), "anthropic tool_use input");
+        }
+    }
+    CHECK(thinking && tool_use, "anthropic blocks thinking=%d tool_use=%d: %s", thinking, tool_use, r.body);
+    json_decref(j);
+    free(r.body);
+    srv_destroy(s);
 }
 
 int main(int argc, char **argv) {
@@ -620,6 +745,7 @@ int main(int argc, char **argv) {
         CHECK(ok == 2 && busy == 2, "queue: %d ok, %d busy (want 2 and 2)", ok, busy);
     }
     srv_destroy(s);
+    test_scripted_reply();
     curl_global_cleanup();
     return test_finish();
 }

@@ -231,7 +231,7 @@ int cllm_cmd_run(int argc, char **argv) {
                 "decode on all threads)\n",
                 n_samples, sp_tok, dc_tok, sp_tok + dc_tok);
     }
-    if (constrained && !complete) {
+    if (constrained && !complete && n_predict > 0) {
         /* Only when -n is below the grammar's shortest completion. */
         fprintf(stderr, "error: the output is not a complete sentence of the grammar within %ld tokens\n", n_predict);
         goto done;

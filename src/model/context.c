@@ -123,6 +123,7 @@ void cllm_context_free(cllm_context *c) {
     if (!c) return;
     cllm_ops_ctx_free(c->ops);
     cllm_kv_free(&c->kv);
+    cllm_attn_plan_free(&c->plan);
     float *bufs[] = {c->x, c->xn, c->o, c->q, c->attn, c->k, c->v, c->g, c->u, c->logits, c->embd, c->embd_seq};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cllm_afree(bufs[i]);
     free(c->cells);
@@ -224,10 +225,14 @@ cllm_status cllm_decode(cllm_context *c, const cllm_batch *b) {
                             "decode: %d tokens do not fit the KV cache (%u of %u cells used)", n, c->kv.used,
                             c->kv.size);
     for (int32_t i = 0; i < n; i++) cllm_kv_cache_set(&c->kv, c->cells[i], b->pos[i], c->seqm[i]);
+    const uint32_t n_kv = cllm_kv_cache_n_kv(&c->kv);
+    /* Once per decode: which cells each sequence set sees (every layer and
+     * head reuses it). Without memory for it attention scans [0, n_kv). */
+    const bool have_plan = cllm_attn_plan_build(&c->plan, n, c->pos, c->seqm, (int)n_kv, c->kv.pos, c->kv.seq);
 
     cllm_fwd f = {
-        .m = m, .ops = c->ops, .kv = &c->kv, .n_tok = n, .n_kv = cllm_kv_cache_n_kv(&c->kv),
-        .pos = c->pos, .seqm = c->seqm, .cells = c->cells, .rope = c->rope,
+        .m = m, .ops = c->ops, .kv = &c->kv, .n_tok = n, .n_kv = n_kv,
+        .pos = c->pos, .seqm = c->seqm, .cells = c->cells, .plan = have_plan ? &c->plan : NULL, .rope = c->rope,
         .x = c->x, .xn = c->xn, .q = c->q, .k = c->k, .v = c->v, .attn = c->attn, .g = c->g, .u = c->u, .o = c->o,
     };
     /* Output rows (tokens that want logits), in batch order. */

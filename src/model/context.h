@@ -18,6 +18,7 @@ typedef struct cllm_fwd {
     const int32_t *pos;         /* [n_tok] */
     const uint64_t *seqm;       /* [n_tok] sequence masks */
     const int32_t *cells;       /* [n_tok] KV cell of each token */
+    const cllm_attn_plan *plan; /* visible cells per sequence set (borrowed; NULL: scan [0, n_kv)) */
     cllm_rope_params rope;
     float *x;                   /* residual stream [n_tok][n_embd] */
     float *xn;                  /* normed input [n_tok][n_embd] */
@@ -49,6 +50,7 @@ struct cllm_context {
     float *embd_seq;            /* [n_seq_max][n_embd] pooled */
     uint8_t *embd_seq_ok;       /* [n_seq_max] */
     cllm_rope_params rope;
+    cllm_attn_plan plan;        /* attention visibility, rebuilt every decode (owned buffers) */
 };
 
 /* The common llama-style layer (src/models/transformer.c). */

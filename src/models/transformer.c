@@ -48,7 +48,7 @@ void cllm_transformer_layer(cllm_fwd *f, int il, const cllm_block_flags *fl) {
         .scale = 1.0f / sqrtf((float)HD),
         .kv_type = f->kv->type, .k = f->kv->k[il], .v = f->kv->v[il], .kv_row_bytes = f->kv->row_bytes,
         .n_kv = (int)f->n_kv, .cell_pos = f->kv->pos, .cell_seq = f->kv->seq,
-        .tok_pos = f->pos, .tok_seq = f->seqm,
+        .tok_pos = f->pos, .tok_seq = f->seqm, .plan = f->plan,
     };
     CLLM_OP(c, attention, &a);
     int n = n_all;

@@ -50,6 +50,30 @@ typedef struct cllm_rope_params {
     const float *freq_factors; /* [n_dims/2] divisors of theta (llama3 rope_freqs) or NULL */
 } cllm_rope_params;
 
+/* Per-batch visibility plan, built once per decode (not per layer/head) by
+ * cllm_attn_plan_build (src/ops/attn_plan.c): tokens are grouped by their
+ * distinct sequence mask ("set"), and each set gets the increasing list of
+ * cells it may see (mask covers the set, pos <= the set's highest token
+ * pos), so attention costs what a sequence uses, not the whole cache.
+ * Per-token causality (pos <= tok_pos) is still checked inside attention. */
+typedef struct cllm_attn_plan {
+    int n_sets;
+    int32_t *set_tok_off;    /* [n_sets+1] offsets into set_toks */
+    int32_t *set_toks;       /* [n_tok] token indices grouped by set */
+    int32_t *set_cell_off;   /* [n_sets+1] offsets into cells */
+    int32_t *cells;          /* visible cells per set, increasing */
+    /* capacities (owned buffers, grown on demand) */
+    int cap_sets, cap_toks;
+    size_t cap_cells;
+} cllm_attn_plan;
+
+/* (Re)build the plan for n_tok tokens over cells [0, n_kv); false on
+ * allocation failure (plan left empty, n_sets 0). */
+bool cllm_attn_plan_build(cllm_attn_plan *p, int n_tok, const int32_t *tok_pos, const uint64_t *tok_seq,
+                          int n_kv, const int32_t *cell_pos, const uint64_t *cell_seq);
+/* Free the plan's buffers (NULL-safe; the struct itself is the caller's). */
+void cllm_attn_plan_free(cllm_attn_plan *p);
+
 /* Causal multi-sequence attention over the KV cells [0, n_kv) of one layer.
  * Cell j is visible to token t iff cell_seq[j] covers every sequence of t
  * (tok_seq[t] & ~cell_seq[j]) == 0, cell_seq[j] != 0, and cell_pos[j] <= tok_pos[t]. */
@@ -68,6 +92,9 @@ typedef struct cllm_attn_args {
     const uint64_t *cell_seq;
     const int32_t *tok_pos;
     const uint64_t *tok_seq;
+    /* Optional (NULL: every cell of [0, n_kv) is scanned): a plan built for
+     * exactly these tokens and cells; borrowed. */
+    const cllm_attn_plan *plan;
 } cllm_attn_args;
 
 typedef struct cllm_ops_ctx cllm_ops_ctx;

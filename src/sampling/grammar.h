@@ -56,6 +56,10 @@ void cllm_gbnf_free(cllm_gbnf *g);
 /* Sampler hooks (grammar_match.c). The grammar must have a vocab view. */
 /* True if token id may come next. */
 bool cllm_grammar_token_ok(cllm_grammar *g, int32_t id);
+/* True when the current state's whole-vocabulary mask is cached, so
+ * cllm_grammar_apply costs a bit test per candidate (else a vocabulary
+ * walk, milliseconds on 32k tokens). */
+bool cllm_grammar_mask_cached(cllm_grammar *g);
 /* Set the logit of every candidate the grammar rejects to -inf. */
 void cllm_grammar_apply(cllm_grammar *g, cllm_cands *c);
 /* Distance (fewest code points to completion) after accepting token, state

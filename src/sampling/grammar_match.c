@@ -9,7 +9,11 @@
  * Masking a whole vocabulary does not run each token separately: candidates
  * are filtered stack by stack, grouped by how far their text has matched, so
  * tokens sharing a prefix share the work (a token is rejected only if every
- * stack rejects it). */
+ * stack rejects it). The resulting whole-vocabulary masks are cached by
+ * state (the set of stacks plus the pending partial character), because
+ * generation keeps returning to the same states (inside a string at the
+ * same nesting, after a key, ...): a repeated state costs one bit test per
+ * candidate instead of a vocabulary walk. */
 #include "sampling/grammar.h"
 
 #include <math.h>
@@ -18,6 +22,7 @@
 
 #define MAX_STACKS 4096    /* beyond this the grammar is too ambiguous to track */
 #define MAX_EXPAND 4000    /* rule references expanded in a row without input */
+#define MASK_CACHE 64      /* whole-vocabulary masks kept (n_vocab / 8 bytes each) */
 
 typedef struct putf8 {
     uint32_t value;  /* bits decoded so far */
@@ -44,6 +49,33 @@ typedef struct gstacks {
     uint32_t idx_gen;     /* the gen the index was built for (0: none) */
 } gstacks;
 
+typedef struct gcand {
+    int32_t id;
+    uint32_t idx;       /* index in the caller's candidate array */
+    const uint32_t *cps;
+    uint32_t n;
+    putf8 part;
+} gcand;
+
+typedef struct gcvec {
+    gcand *v;
+    size_t n, cap;
+    bool oom;
+} gcvec;
+
+/* Scratch of one recursion depth of the walk, kept in the grammar between
+ * calls: the walk would otherwise malloc (and, for vocabulary-sized sets,
+ * page-fault in) fresh arrays at every depth of every mask. */
+typedef struct glevel {
+    gcvec cur, nxt, next;
+    gstacks adv;
+} glevel;
+
+typedef struct gwork {
+    glevel **lv;   /* [n] each allocated once, so pointers into them stay valid */
+    size_t n;
+} gwork;
+
 struct cllm_grammar {
     cllm_gbnf g;
     gstacks stacks, a, b, r, saved;
@@ -57,6 +89,26 @@ struct cllm_grammar {
     size_t *vc_off;     /* [n_vocab + 1]: pieces decoded from an empty partial state */
     putf8 *vpart;       /* [n_vocab] partial state after each piece */
     uint8_t *veog;      /* [n_vocab] */
+    /* Mask cache (see mask_lookup): entry i holds the canonical state key
+     * mkey[i][0..mkey_n[i]) and the allowed-token bitset mbits[i]. */
+    uint32_t *mkey[MASK_CACHE];
+    size_t mkey_n[MASK_CACHE];
+    uint64_t mkey_hash[MASK_CACHE];
+    uint64_t *mbits[MASK_CACHE];
+    size_t n_masks, next_mask;
+    uint32_t *key;      /* the current state's canonical key (scratch) */
+    size_t key_n, key_cap;
+    uint64_t key_hash;
+    bool key_valid;     /* key describes the current state */
+    bool walk_oom;      /* the last apply_walk could not decide (memory) */
+    gwork work;         /* the walk's scratch */
+    cllm_token_prob *all; /* [n_vocab] scratch of mask_compute */
+    gcand *list;        /* [n_vocab] scratch of apply_walk */
+    gcvec rej;          /* scratch of apply_walk */
+    gcand *base;        /* [n_base] candidates of every token with valid text, sorted, idx = id */
+    size_t n_base;
+    uint32_t *lcp;      /* [n_base] leading code points base[i] shares with base[i-1] (lcp[0] = 0) */
+    int32_t *vorder;    /* [n_vocab] token ids sorted by their code points (runs share class tests) */
     cllm_err err;
 };
 
@@ -449,23 +501,11 @@ static bool accept_impl(cllm_grammar *G, const char *bytes, size_t len, int32_t 
     if (G->r.overflow || G->r.count == 0) return false;
     gs_swap(&G->stacks, &G->r);
     G->partial = np;
+    G->key_valid = false;
     return true;
 }
 
 /* ------------------------------------------------------------ rejection */
-typedef struct gcand {
-    int32_t id;
-    uint32_t idx;       /* index in the caller's candidate array */
-    const uint32_t *cps;
-    uint32_t n;
-    putf8 part;
-} gcand;
-
-typedef struct gcvec {
-    gcand *v;
-    size_t n, cap;
-    bool oom;
-} gcvec;
 
 static void gc_push(gcvec *x, const gcand *c) {
     if (x->n == x->cap) {
@@ -481,12 +521,62 @@ static void gc_push(gcvec *x, const gcand *c) {
     x->v[x->n++] = *c;
 }
 
-static void reject_set(const cllm_gbnf *g, const gstacks *S, const gcand *in, size_t nin,
+
+static glevel *gw_level(gwork *w, size_t depth) {
+    if (depth >= w->n) {
+        size_t nn = depth + 8;
+        glevel **nl = realloc(w->lv, nn * sizeof *nl);
+        if (!nl) return NULL;
+        w->lv = nl;
+        for (size_t i = w->n; i < nn; i++) w->lv[i] = NULL;
+        w->n = nn;
+    }
+    if (!w->lv[depth]) w->lv[depth] = calloc(1, sizeof **w->lv);
+    return w->lv[depth];
+}
+
+static void gw_free(gwork *w) {
+    for (size_t i = 0; i < w->n; i++) {
+        if (!w->lv[i]) continue;
+        free(w->lv[i]->cur.v);
+        free(w->lv[i]->nxt.v);
+        free(w->lv[i]->next.v);
+        gs_free(&w->lv[i]->adv);
+        free(w->lv[i]);
+    }
+    free(w->lv);
+    w->lv = NULL;
+    w->n = 0;
+}
+
+static void gc_push_n(gcvec *x, const gcand *c, size_t n) {
+    if (n == 0) return;
+    if (x->n + n > x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 64;
+        while (nc < x->n + n) nc *= 2;
+        gcand *nv = realloc(x->v, nc * sizeof *nv);
+        if (!nv) {
+            x->oom = true;
+            return;
+        }
+        x->v = nv;
+        x->cap = nc;
+    }
+    memcpy(x->v + x->n, c, n * sizeof *c);
+    x->n += n;
+}
+
+static void gc_clear(gcvec *x) {
+    x->n = 0;
+    x->oom = false;
+}
+
+static void reject_set(const cllm_gbnf *g, gwork *w, const gstacks *S, const gcand *in, size_t nin,
                        size_t depth, gcvec *rej);
 
 /* Candidates of in (all matched `depth` code points so far) that stack stk
  * rejects, appended to rej. */
-static void reject_stack(const cllm_gbnf *g, const uint32_t *stk, size_t sn, const gcand *in,
+static void reject_stack(const cllm_gbnf *g, gwork *w, const uint32_t *stk, size_t sn, const gcand *in,
                          size_t nin, size_t depth, gcvec *rej) {
     if (sn == 0) {
         /* Complete: only candidates with nothing left are fine. */
@@ -504,63 +594,79 @@ static void reject_stack(const cllm_gbnf *g, const uint32_t *stk, size_t sn, con
         }
         return;
     }
-    gcvec next = {0};
-    for (size_t i = 0; i < nin; i++) {
+    glevel *L = gw_level(w, depth);
+    if (!L) {
+        rej->oom = true;
+        return;
+    }
+    gcvec *next = &L->next;
+    gc_clear(next);
+    /* Runs of candidates with the same next code point (the list follows
+     * the vocabulary's sorted order, so runs are long) share one class test
+     * and one copy. */
+    for (size_t i = 0; i < nin;) {
         const gcand *c = &in[i];
         if (c->n == depth) {
             if (c->part.n_remain != 0 && !match_partial(g, top, c->part)) gc_push(rej, c);
-        } else if (match_char(g, top, c->cps[depth])) {
-            gc_push(&next, c);
-        } else {
-            gc_push(rej, c);
+            i++;
+            continue;
         }
+        uint32_t cp = c->cps[depth];
+        size_t j = i + 1;
+        while (j < nin && in[j].n > depth && in[j].cps[depth] == cp) j++;
+        gc_push_n(match_char(g, top, cp) ? next : rej, c, j - i);
+        i = j;
     }
-    if (next.n > 0) {
+    if (next->n > 0) {
         uint32_t after = char_end(g, top);
         uint32_t local[64] = {0};
         uint32_t *buf = sn <= 64 ? local : malloc(sn * sizeof *buf);
-        gstacks adv = {0};
+        gstacks *adv = &L->adv;
+        gs_reset(adv);
         if (buf) {
             size_t bn = sn - 1;
             if (bn) memcpy(buf, stk, bn * sizeof *buf);
             if (!is_end(&g->elems[after])) buf[bn++] = after;
-            advance(g, &adv, buf, bn);
+            advance(g, adv, buf, bn);
             if (buf != local) free(buf);
         } else {
-            adv.overflow = true;
+            adv->overflow = true;
         }
-        if (adv.overflow) {
-            for (size_t i = 0; i < next.n; i++) gc_push(rej, &next.v[i]);
+        if (adv->overflow) {
+            gc_push_n(rej, next->v, next->n);
         } else {
-            reject_set(g, &adv, next.v, next.n, depth + 1, rej);
+            reject_set(g, w, adv, next->v, next->n, depth + 1, rej);
         }
-        gs_free(&adv);
     }
-    rej->oom |= next.oom;
-    free(next.v);
+    rej->oom |= next->oom;
 }
 
-static void reject_set(const cllm_gbnf *g, const gstacks *S, const gcand *in, size_t nin,
+static void reject_set(const cllm_gbnf *g, gwork *w, const gstacks *S, const gcand *in, size_t nin,
                        size_t depth, gcvec *rej) {
     if (nin == 0) return;
     if (S->count == 0) {
-        for (size_t i = 0; i < nin; i++) gc_push(rej, &in[i]);
+        gc_push_n(rej, in, nin);
+        return;
+    }
+    glevel *L = gw_level(w, depth);
+    if (!L) {
+        rej->oom = true;
         return;
     }
     /* Rejected by stack 0, then of those, rejected by stack 1, ... */
-    gcvec cur = {0}, nxt = {0};
-    reject_stack(g, gs_stack(S, 0), S->n[0], in, nin, depth, &cur);
-    for (size_t i = 1; i < S->count && cur.n > 0; i++) {
-        nxt.n = 0;
-        reject_stack(g, gs_stack(S, i), S->n[i], cur.v, cur.n, depth, &nxt);
-        gcvec t = cur;
+    gcvec *cur = &L->cur, *nxt = &L->nxt;
+    gc_clear(cur);
+    gc_clear(nxt);
+    reject_stack(g, w, gs_stack(S, 0), S->n[0], in, nin, depth, cur);
+    for (size_t i = 1; i < S->count && cur->n > 0; i++) {
+        nxt->n = 0;
+        reject_stack(g, w, gs_stack(S, i), S->n[i], cur->v, cur->n, depth, nxt);
+        gcvec *t = cur;
         cur = nxt;
         nxt = t;
     }
-    for (size_t i = 0; i < cur.n; i++) gc_push(rej, &cur.v[i]);
-    rej->oom |= cur.oom | nxt.oom;
-    free(cur.v);
-    free(nxt.v);
+    gc_push_n(rej, cur->v, cur->n);
+    rej->oom |= cur->oom | nxt->oom;
 }
 
 /* Fill cand for token id; false if the token is impossible outright. pool
@@ -583,9 +689,68 @@ static bool make_cand(const cllm_grammar *G, int32_t id, uint32_t idx, uint32_t 
     return c->part.n_remain >= 0;
 }
 
+/* ------------------------------------------------------------ mask cache */
+/* Order of stacks in the canonical key: by hash, length, then content. */
+typedef struct sref { uint64_t h; const uint32_t *p; uint32_t n; } sref;
+static int sref_cmp(const void *x, const void *y) {
+    const sref *a = x, *b = y;
+    if (a->h != b->h) return a->h < b->h ? -1 : 1;
+    if (a->n != b->n) return a->n < b->n ? -1 : 1;
+    for (uint32_t i = 0; i < a->n; i++)
+        if (a->p[i] != b->p[i]) return a->p[i] < b->p[i] ? -1 : 1;
+    return 0;
+}
+
+/* Canonical key of the current state into G->key: the partial character,
+ * then the stacks sorted (as a set they may come in any order), each as
+ * its length and positions. */
+static bool state_key(cllm_grammar *G) {
+    const gstacks *S = &G->stacks;
+    size_t need = 4 + S->count + S->len;
+    if (need > G->key_cap) {
+        uint32_t *nk = realloc(G->key, need * sizeof *nk);
+        if (!nk) return false;
+        G->key = nk;
+        G->key_cap = need;
+    }
+    sref local[16];
+    sref *refs = S->count <= 16 ? local : malloc(S->count * sizeof *refs);
+    if (!refs) return false;
+    for (size_t i = 0; i < S->count; i++) refs[i] = (sref){S->hash[i], gs_stack(S, i), S->n[i]};
+    if (S->count > 1) qsort(refs, S->count, sizeof *refs, sref_cmp);
+    size_t k = 0;
+    G->key[k++] = G->partial.value;
+    G->key[k++] = (uint32_t)G->partial.n_remain;
+    G->key[k++] = (uint32_t)G->partial.total;
+    G->key[k++] = (uint32_t)S->count;
+    for (size_t i = 0; i < S->count; i++) {
+        G->key[k++] = refs[i].n;
+        if (refs[i].n) memcpy(G->key + k, refs[i].p, refs[i].n * sizeof *G->key);
+        k += refs[i].n;
+    }
+    if (refs != local) free(refs);
+    G->key_n = k;
+    G->key_hash = stack_hash(G->key, k);
+    G->key_valid = true;
+    return true;
+}
+
+/* The cached mask of the current state, or NULL. */
+static const uint64_t *mask_lookup(cllm_grammar *G) {
+    if (G->n_vocab <= 0 || G->stacks.overflow) return NULL;
+    if (!G->key_valid && !state_key(G)) return NULL;
+    for (size_t i = 0; i < G->n_masks; i++)
+        if (G->mkey_hash[i] == G->key_hash && G->mkey_n[i] == G->key_n &&
+            memcmp(G->mkey[i], G->key, G->key_n * sizeof *G->key) == 0)
+            return G->mbits[i];
+    return NULL;
+}
+
 bool cllm_grammar_token_ok(cllm_grammar *G, int32_t id) {
     if (id < 0 || id >= G->n_vocab) return false;
     if (G->veog[id]) return grammar_complete(G);
+    const uint64_t *bits = mask_lookup(G);
+    if (bits) return (bits[id >> 6] >> (id & 63)) & 1;
     size_t blen = G->vb_off[id + 1] - G->vb_off[id];
     uint32_t local[256];
     uint32_t *pool = blen + 1 <= 256 ? local : malloc((blen + 1) * sizeof *pool);
@@ -594,7 +759,7 @@ bool cllm_grammar_token_ok(cllm_grammar *G, int32_t id) {
     bool ok = false;
     if (make_cand(G, id, 0, pool, &c)) {
         gcvec rej = {0};
-        reject_set(&G->g, &G->stacks, &c, 1, 0, &rej);
+        reject_set(&G->g, &G->work, &G->stacks, &c, 1, 0, &rej);
         ok = rej.n == 0 && !rej.oom;
         free(rej.v);
     }
@@ -602,9 +767,11 @@ bool cllm_grammar_token_ok(cllm_grammar *G, int32_t id) {
     return ok;
 }
 
-void cllm_grammar_apply(cllm_grammar *G, cllm_cands *cd) {
+static void apply_walk(cllm_grammar *G, cllm_cands *cd) {
     bool complete = grammar_complete(G);
-    gcand *list = malloc((cd->size ? cd->size : 1) * sizeof *list);
+    bool own_list = cd->size > (size_t)G->n_vocab;
+    if (!own_list && !G->list) G->list = malloc(((size_t)G->n_vocab ? (size_t)G->n_vocab : 1) * sizeof *G->list);
+    gcand *list = own_list ? malloc((cd->size ? cd->size : 1) * sizeof *list) : G->list;
     uint32_t *pool = NULL;
     size_t pool_n = 0;
     if (G->partial.n_remain != 0) {
@@ -617,8 +784,9 @@ void cllm_grammar_apply(cllm_grammar *G, cllm_cands *cd) {
     }
     if (!list || (G->partial.n_remain != 0 && !pool)) {
         /* Cannot tell: allow nothing rather than something invalid. */
+        G->walk_oom = true;
         for (size_t i = 0; i < cd->size; i++) cd->data[i].logit = -INFINITY;
-        free(list);
+        if (own_list) free(list);
         free(pool);
         return;
     }
@@ -642,17 +810,160 @@ void cllm_grammar_apply(cllm_grammar *G, cllm_cands *cd) {
         if (pool) used += list[nl].n + 1;
         nl++;
     }
-    gcvec rej = {0};
-    reject_set(&G->g, &G->stacks, list, nl, 0, &rej);
-    if (rej.oom) {
+    gcvec *rej = &G->rej;
+    gc_clear(rej);
+    reject_set(&G->g, &G->work, &G->stacks, list, nl, 0, rej);
+    if (rej->oom) {
+        G->walk_oom = true;
         for (size_t i = 0; i < cd->size; i++) cd->data[i].logit = -INFINITY;
     } else {
-        for (size_t i = 0; i < rej.n; i++) cd->data[rej.v[i].idx].logit = -INFINITY;
+        for (size_t i = 0; i < rej->n; i++) cd->data[rej->v[i].idx].logit = -INFINITY;
     }
     cd->sorted = false;
-    free(rej.v);
-    free(list);
+    if (own_list) free(list);
     free(pool);
+}
+
+/* The whole-vocabulary mask of the current state: walk every token once
+ * (apply_walk over ids 0..n_vocab) and keep the result. NULL when memory
+ * runs out or the walk overflowed (the caller then walks the candidates). */
+/* Whole-vocabulary walk without copying candidates: base[a..b) share their
+ * first `depth` code points (the list is sorted, so they are contiguous and
+ * lcp[i] is how many leading code points base[i] shares with base[i-1]);
+ * S is the state after those code points. Sets the bits of the tokens S
+ * accepts. A token is accepted when some stack of S accepts it, so each
+ * stack's continuation is walked on its own; the tokens of one range that
+ * agree on the next code point (one run) share one class test. */
+static void walk_range(cllm_grammar *G, const gstacks *S, size_t a, size_t b, size_t depth, uint64_t *bits,
+                       bool *oom) {
+    const cllm_gbnf *g = &G->g;
+    const gcand *base = G->base;
+    /* Tokens whose text ends here come first (shorter sorts first). */
+    for (; a < b && base[a].n == depth; a++) {
+        const gcand *c = &base[a];
+        bool ok = c->part.n_remain == 0; /* all of its text matched */
+        for (size_t i = 0; !ok && i < S->count; i++) {
+            if (S->n[i] == 0) continue;
+            uint32_t top = S->data[S->off[i] + S->n[i] - 1];
+            ok = is_char_elem(g->elems[top].type) && match_partial(g, top, c->part);
+        }
+        if (ok) bits[c->id >> 6] |= (uint64_t)1 << (c->id & 63);
+    }
+    if (a >= b) return;
+    glevel *L = gw_level(&G->work, depth);
+    if (!L) {
+        *oom = true;
+        return;
+    }
+    for (size_t si = 0; si < S->count && !*oom; si++) {
+        size_t sn = S->n[si];
+        if (sn == 0) continue; /* complete: nothing longer fits */
+        const uint32_t *stk = gs_stack(S, si);
+        uint32_t top = stk[sn - 1];
+        const gr_elem *e = &g->elems[top];
+        if (e->type == GR_TOKEN || e->type == GR_TOKEN_NOT) {
+            if (depth > 0) continue;
+            for (size_t i = a; i < b; i++)
+                if (e->type == GR_TOKEN ? (uint32_t)base[i].id == e->value : (uint32_t)base[i].id != e->value)
+                    bits[base[i].id >> 6] |= (uint64_t)1 << (base[i].id & 63);
+            continue;
+        }
+        gstacks *adv = &L->adv;
+        bool have_adv = false;
+        for (size_t i = a; i < b && !*oom;) {
+            size_t j = i + 1;
+            while (j < b && G->lcp[j] > depth) j++;
+            if (match_char(g, top, base[i].cps[depth])) {
+                if (!have_adv) {
+                    /* This stack's continuation after one character. */
+                    uint32_t after = char_end(g, top);
+                    uint32_t local[64] = {0};
+                    uint32_t *buf = sn <= 64 ? local : malloc(sn * sizeof *buf);
+                    if (!buf) {
+                        *oom = true;
+                        return;
+                    }
+                    gs_reset(adv);
+                    size_t bn = sn - 1;
+                    if (bn) memcpy(buf, stk, bn * sizeof *buf);
+                    if (!is_end(&g->elems[after])) buf[bn++] = after;
+                    advance(g, adv, buf, bn);
+                    if (buf != local) free(buf);
+                    if (adv->overflow) {
+                        *oom = true;
+                        return;
+                    }
+                    have_adv = true;
+                }
+                walk_range(G, adv, i, j, depth + 1, bits, oom);
+            }
+            i = j;
+        }
+    }
+}
+
+static const uint64_t *mask_compute(cllm_grammar *G) {
+    if (!G->key_valid && !state_key(G)) return NULL;
+    size_t nw = ((size_t)G->n_vocab + 63) / 64;
+    uint64_t *bits = calloc(nw ? nw : 1, sizeof *bits);
+    uint32_t *key = malloc((G->key_n ? G->key_n : 1) * sizeof *key);
+    if (!bits || !key) goto fail;
+    if (G->partial.n_remain == 0 && G->base) {
+        /* No partial character: walk the prebuilt sorted candidate list. */
+        bool oom = false;
+        walk_range(G, &G->stacks, 0, G->n_base, 0, bits, &oom);
+        if (oom) goto fail;
+        if (grammar_complete(G))
+            for (int32_t i = 0; i < G->n_vocab; i++)
+                if (G->veog[i]) bits[i >> 6] |= (uint64_t)1 << (i & 63);
+    } else {
+        if (!G->all) G->all = malloc(((size_t)G->n_vocab ? (size_t)G->n_vocab : 1) * sizeof *G->all);
+        cllm_token_prob *all = G->all;
+        if (!all) goto fail;
+        for (int32_t i = 0; i < G->n_vocab; i++)
+            all[i] = (cllm_token_prob){G->vorder ? G->vorder[i] : i, 0.0f, 0.0f};
+        cllm_cands c = {all, (size_t)G->n_vocab, false};
+        G->walk_oom = false;
+        apply_walk(G, &c);
+        if (G->walk_oom) goto fail;
+        for (int32_t i = 0; i < G->n_vocab; i++)
+            if (all[i].logit != -INFINITY) bits[all[i].id >> 6] |= (uint64_t)1 << (all[i].id & 63);
+    }
+    memcpy(key, G->key, G->key_n * sizeof *key);
+    size_t slot;
+    if (G->n_masks < MASK_CACHE) {
+        slot = G->n_masks++;
+    } else { /* full: replace the oldest */
+        slot = G->next_mask;
+        G->next_mask = (slot + 1) % MASK_CACHE;
+        free(G->mkey[slot]);
+        free(G->mbits[slot]);
+    }
+    G->mkey[slot] = key;
+    G->mkey_n[slot] = G->key_n;
+    G->mkey_hash[slot] = G->key_hash;
+    G->mbits[slot] = bits;
+    return bits;
+fail:
+    free(bits);
+    free(key);
+    return NULL;
+}
+
+bool cllm_grammar_mask_cached(cllm_grammar *G) { return G && mask_lookup(G) != NULL; }
+
+void cllm_grammar_apply(cllm_grammar *G, cllm_cands *cd) {
+    const uint64_t *bits = G->n_vocab > 0 ? mask_lookup(G) : NULL;
+    if (!bits && G->n_vocab > 0) bits = mask_compute(G);
+    if (!bits) {
+        apply_walk(G, cd);
+        return;
+    }
+    for (size_t i = 0; i < cd->size; i++) {
+        cllm_token_prob *t = &cd->data[i];
+        if (t->id < 0 || t->id >= G->n_vocab || !((bits[t->id >> 6] >> (t->id & 63)) & 1)) t->logit = -INFINITY;
+    }
+    cd->sorted = false;
 }
 
 size_t cllm_grammar_n_stacks(const cllm_grammar *g) { return g ? g->stacks.count : 0; }
@@ -748,6 +1059,7 @@ int32_t cllm_grammar_distance_after(cllm_grammar *G, int32_t token) {
         d = v >= DIST_INF ? INT32_MAX : (int32_t)v;
         gs_swap(&G->stacks, &G->saved);
         G->partial = p0;
+        G->key_valid = false;
     }
     return d;
 }
@@ -757,6 +1069,7 @@ static void set_initial(cllm_grammar *G) {
     const cllm_gbnf *g = &G->g;
     gs_reset(&G->stacks);
     G->partial = (putf8){0, 0, 0};
+    G->key_valid = false;
     uint32_t a = g->rule_start[g->root];
     for (;;) {
         if (is_end(&g->elems[a])) {
@@ -768,6 +1081,21 @@ static void set_initial(cllm_grammar *G) {
         if (g->elems[a].type == GR_END) break;
         a++;
     }
+}
+
+/* Lexicographic order of token code point sequences (then id). qsort has no
+ * context argument in C11; grammar init is not reentrant-sensitive here
+ * because the pointer is thread-local. */
+static _Thread_local const cllm_grammar *g_sort_grammar;
+static int cmp_token_cps(const void *x, const void *y) {
+    const cllm_grammar *G = g_sort_grammar;
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    const uint32_t *pa = G->vcps + G->vc_off[a], *pb = G->vcps + G->vc_off[b];
+    size_t na = G->vc_off[a + 1] - G->vc_off[a], nb = G->vc_off[b + 1] - G->vc_off[b];
+    for (size_t i = 0; i < na && i < nb; i++)
+        if (pa[i] != pb[i]) return pa[i] < pb[i] ? -1 : 1;
+    if (na != nb) return na < nb ? -1 : 1;
+    return a < b ? -1 : a > b;
 }
 
 static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
@@ -803,6 +1131,33 @@ static cllm_status cache_vocab(cllm_grammar *G, const cllm_vocab_view *v) {
         G->veog[i] = v->is_eog ? (uint8_t)v->is_eog(v->user, i) : 0;
     }
     G->n_vocab = n;
+    G->vorder = n > 0 ? malloc((size_t)n * sizeof *G->vorder) : NULL;
+    if (G->vorder) {
+        for (int32_t i = 0; i < n; i++) G->vorder[i] = i;
+        g_sort_grammar = G;
+        qsort(G->vorder, (size_t)n, sizeof *G->vorder, cmp_token_cps);
+        g_sort_grammar = NULL;
+        G->base = n > 0 ? malloc((size_t)n * sizeof *G->base) : NULL;
+        for (int32_t i = 0; G->base && i < n; i++) {
+            int32_t id = G->vorder[i];
+            if (G->veog[id]) continue;
+            if (make_cand(G, id, (uint32_t)id, NULL, &G->base[G->n_base])) G->n_base++;
+        }
+        G->lcp = G->n_base ? malloc(G->n_base * sizeof *G->lcp) : NULL;
+        if (!G->lcp) {
+            free(G->base);
+            G->base = NULL;
+            G->n_base = 0;
+        }
+        for (size_t i = 0; G->lcp && i < G->n_base; i++) {
+            uint32_t l = 0;
+            if (i > 0) {
+                const gcand *x = &G->base[i - 1], *y = &G->base[i];
+                while (l < x->n && l < y->n && x->cps[l] == y->cps[l]) l++;
+            }
+            G->lcp[i] = l;
+        }
+    }
     return CLLM_OK;
 oom:
     return cllm_set_last_error(CLLM_ERR_NOMEM, "grammar: out of memory caching %d token pieces", n);
@@ -848,6 +1203,18 @@ void cllm_grammar_free(cllm_grammar *G) {
     free(G->vc_off);
     free(G->vpart);
     free(G->veog);
+    for (size_t i = 0; i < G->n_masks; i++) {
+        free(G->mkey[i]);
+        free(G->mbits[i]);
+    }
+    free(G->key);
+    gw_free(&G->work);
+    free(G->rej.v);
+    free(G->base);
+    free(G->lcp);
+    free(G->vorder);
+    free(G->all);
+    free(G->list);
     free(G);
 }
 

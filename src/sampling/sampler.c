@@ -54,6 +54,8 @@ struct cllm_sampler {
     cllm_cands cands;
     int32_t n_vocab;         /* of the current sample call */
     bool closing;            /* see cllm_sampler_set_closing */
+    cllm_token_prob *lazy;   /* [lazy_cap] scratch of sample_lazy */
+    size_t lazy_cap;
     cllm_err err;
 };
 
@@ -229,6 +231,7 @@ void cllm_sampler_free(cllm_sampler *s) {
     free(s->hist);
     free(s->is_breaker);
     free(s->buf);
+    free(s->lazy);
     free(s);
 }
 
@@ -254,10 +257,17 @@ static bool fill(cllm_sampler *s, const float *logits, int32_t n) {
 /* The last n tokens of history (n <= hist_n). */
 static const int32_t *hist_tail(const cllm_sampler *s, size_t n) { return s->hist + (s->hist_n - n); }
 
+static void run_step(cllm_sampler *s, int kind);
+
+/* The configured order from index `from` on, then the draw. */
+static long run_chain_from(cllm_sampler *s, int from) {
+    for (int i = from; i < s->n_order; i++) run_step(s, s->order[i]);
+    return cllm_samp_dist(&s->cands, &s->rng);
+}
+
 static long run_chain(cllm_sampler *s) {
     const cllm_sampler_params *p = &s->p;
     cllm_cands *c = &s->cands;
-    size_t mk = (size_t)p->min_keep;
     cllm_samp_logit_bias(c, s->bias, s->n_bias);
     if (p->mirostat == 1) {
         cllm_samp_temp(c, p->temp, 0.0f, 1.0f);
@@ -268,8 +278,15 @@ static long run_chain(cllm_sampler *s) {
         cllm_samp_temp(c, p->temp, 0.0f, 1.0f);
         return cllm_samp_mirostat_v2(c, p->mirostat_tau, p->mirostat_eta, &s->mu, &s->rng);
     }
-    for (int i = 0; i < s->n_order; i++) {
-        switch (s->order[i]) {
+    return run_chain_from(s, 0);
+}
+
+static void run_step(cllm_sampler *s, int kind) {
+    const cllm_sampler_params *p = &s->p;
+    cllm_cands *c = &s->cands;
+    size_t mk = (size_t)p->min_keep;
+    {
+        switch (kind) {
         case SK_PENALTIES: {
             size_t n = (size_t)resolve_last_n(p->penalty_last_n, p->n_ctx);
             if (n > s->hist_n) n = s->hist_n;
@@ -293,25 +310,123 @@ static long run_chain(cllm_sampler *s) {
         default: break;
         }
     }
-    return cllm_samp_dist(c, &s->rng);
+}
+
+/* Index in the order of the top-k step when everything before it leaves the
+ * candidates' relative order and membership to the grammar mask alone
+ * (penalties and DRY only change the logits of given tokens; the others
+ * must be off), else -1. Then "mask, run the chain" equals "run the steps
+ * before top-k, take the k best tokens the grammar allows, go on". */
+static int lazy_topk_index(const cllm_sampler *s) {
+    const cllm_sampler_params *p = &s->p;
+    if (p->mirostat != 0 || p->top_k <= 0) return -1;
+    for (int i = 0; i < s->n_order; i++) {
+        switch (s->order[i]) {
+        case SK_TOP_K: return i;
+        case SK_PENALTIES: case SK_DRY: break;
+        case SK_TOP_N_SIGMA: if (p->top_n_sigma > 0.0f) return -1; break;
+        case SK_TYPICAL: if (p->typical_p < 1.0f) return -1; break;
+        case SK_TOP_P: if (p->top_p < 1.0f) return -1; break;
+        case SK_MIN_P: if (p->min_p > 0.0f) return -1; break;
+        case SK_XTC: if (p->xtc_probability > 0.0f && p->xtc_threshold <= 0.5f) return -1; break;
+        default: return -1;   /* temperature (dynamic, or greedy) */
+        }
+    }
+    return -1;
+}
+
+#define LAZY_RANKS 128   /* ranks checked one by one before masking everything */
+
+/* The rejected-draw path without a whole-vocabulary mask: check tokens
+ * one by one from the most likely down until top-k of them are allowed.
+ * Returns the drawn token, or -2 when this does not apply (fewer allowed
+ * within LAZY_RANKS, or -inf reached): the caller then masks. */
+static int32_t sample_lazy(cllm_sampler *s, const float *logits, int32_t n_vocab, int ki) {
+    cllm_cands *c = &s->cands;
+    fill(s, logits, n_vocab);
+    cllm_samp_logit_bias(c, s->bias, s->n_bias);
+    for (int i = 0; i < ki; i++) run_step(s, s->order[i]);
+    size_t kk = (size_t)s->p.top_k;
+    if (kk < (size_t)s->p.min_keep) kk = (size_t)s->p.min_keep;
+    if (kk > c->size || kk > LAZY_RANKS) return -2;
+    if (kk > s->lazy_cap) {
+        cllm_token_prob *nb = realloc(s->lazy, kk * sizeof *nb);
+        if (!nb) return -2;
+        s->lazy = nb;
+        s->lazy_cap = kk;
+    }
+    size_t found = 0;
+    for (size_t done = 0, k = 64; done < c->size && found < kk; done = k, k *= 4) {
+        if (done >= LAZY_RANKS) return -2;
+        if (k > c->size) k = c->size;
+        cllm_cands_partial_sort(c, k);
+        for (size_t i = done; i < k && found < kk; i++) {
+            if (c->data[i].logit == -INFINITY) return -2;
+            if (cllm_grammar_token_ok(s->grammar, c->data[i].id)) s->lazy[found++] = c->data[i];
+            /* Too many rejections to reach k within LAZY_RANKS: mask instead. */
+            if (LAZY_RANKS - (i + 1) < kk - found) return -2;
+        }
+    }
+    if (found < kk) return -2;
+    memcpy(c->data, s->lazy, kk * sizeof *c->data);
+    c->size = kk;
+    c->sorted = true;
+    long idx = run_chain_from(s, ki + 1);
+    return idx >= 0 ? c->data[idx].id : -1;
 }
 
 /* Closing mode: the most likely allowed token that shortens the distance
  * to completion; EOG once complete. */
 static int32_t sample_closing(cllm_sampler *s) {
     int32_t d0 = cllm_grammar_distance(s->grammar);
-    cllm_grammar_apply(s->grammar, &s->cands);
-    cllm_cands_sort(&s->cands);
-    for (size_t i = 0; i < s->cands.size && s->cands.data[i].logit != -INFINITY; i++) {
-        int32_t t = s->cands.data[i].id;
-        if (d0 == 0) {
-            if (cllm_grammar_token_is_eog(s->grammar, t)) return t;
-            continue;
+    cllm_cands *c = &s->cands;
+    if (d0 == 0) {
+        /* Complete: the most likely EOG token (no mask needed). */
+        long best = -1;
+        for (size_t i = 0; i < c->size; i++) {
+            const cllm_token_prob *t = &c->data[i];
+            if (t->logit == -INFINITY || !cllm_grammar_token_is_eog(s->grammar, t->id)) continue;
+            if (best < 0 || t->logit > c->data[best].logit ||
+                (t->logit == c->data[best].logit && t->id < c->data[best].id))
+                best = (long)i;
         }
-        int32_t d = cllm_grammar_distance_after(s->grammar, t);
-        if (d >= 0 && d < d0) return t;
+        return best >= 0 ? c->data[best].id : -1;
     }
-    return -1;
+    /* Examine the candidates from the most likely down, sorting only as far
+     * as needed (a full sort of a 32k vocabulary costs milliseconds; the
+     * answer is usually among the first few hundred), in the same order as
+     * a full sort (the partial sort uses the same total order). The grammar
+     * mask is applied up front only when it is cached; otherwise
+     * distance_after (which rejects disallowed tokens itself, ~10 us a
+     * call) runs on the first 64 ranks, and the mask (well under a
+     * millisecond since the walk became copy-free) is built only if they
+     * hold no answer. */
+    bool masked = cllm_grammar_mask_cached(s->grammar);
+    if (masked) cllm_grammar_apply(s->grammar, c);
+    for (;;) {
+        size_t n = 0;
+        for (size_t i = 0; i < c->size; i++)
+            if (c->data[i].logit != -INFINITY) c->data[n++] = c->data[i];
+        c->size = n;
+        c->sorted = false;
+        bool restart = false;
+        for (size_t done = 0, k = 64; done < n && !restart; done = k, k *= 8) {
+            if (k > n) k = n;
+            cllm_cands_partial_sort(c, k);
+            for (size_t i = done; i < k; i++) {
+                int32_t d = cllm_grammar_distance_after(s->grammar, c->data[i].id);
+                if (d >= 0 && d < d0) return c->data[i].id;
+            }
+            if (!masked && k < n) {
+                /* No answer in the first ranks: drop them, mask the rest
+                 * at once, and go on with what is left. */
+                for (size_t i = 0; i < k; i++) c->data[i].logit = -INFINITY;
+                cllm_grammar_apply(s->grammar, c);
+                masked = restart = true;
+            }
+        }
+        if (!restart) return -1;
+    }
 }
 
 int32_t cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_vocab) {
@@ -337,12 +452,18 @@ int32_t cllm_sampler_sample(cllm_sampler *s, const float *logits, int32_t n_voca
     long idx = run_chain(s);
     int32_t tok = idx >= 0 ? s->cands.data[idx].id : -1;
     if (s->grammar && (tok < 0 || !cllm_grammar_token_ok(s->grammar, tok))) {
-        /* Rejected: mask the whole vocabulary, then run the chain again. */
+        /* Rejected: mask the whole vocabulary, then run the chain again --
+         * or, when the mask is not cached and the chain allows it, find
+         * the top-k allowed tokens one by one (same result). */
         s->mu = mu0;
-        fill(s, logits, n_vocab);
-        cllm_grammar_apply(s->grammar, &s->cands);
-        idx = run_chain(s);
-        tok = idx >= 0 ? s->cands.data[idx].id : -1;
+        int ki = cllm_grammar_mask_cached(s->grammar) ? -1 : lazy_topk_index(s);
+        tok = ki >= 0 ? sample_lazy(s, logits, n_vocab, ki) : -2;
+        if (tok == -2) {
+            fill(s, logits, n_vocab);
+            cllm_grammar_apply(s->grammar, &s->cands);
+            idx = run_chain(s);
+            tok = idx >= 0 ? s->cands.data[idx].id : -1;
+        }
     }
     if (tok < 0) {
         cllm_err_set(&s->err, CLLM_ERR_INVALID_ARG, "sampler: no token can be sampled (every candidate is %s)",

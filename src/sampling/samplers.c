@@ -32,6 +32,9 @@ void cllm_cands_sort(cllm_cands *c) {
 
 /* Move the k best candidates to the front, sorted; O(n log k) with a heap of
  * the k best seen so far whose root is the worst of them. */
+static void cands_partial_sort(cllm_cands *c, size_t k);
+void cllm_cands_partial_sort(cllm_cands *c, size_t k) { cands_partial_sort(c, k); }
+
 static void cands_partial_sort(cllm_cands *c, size_t k) {
     if (c->sorted || k >= c->size) {
         cllm_cands_sort(c);

@@ -23,6 +23,9 @@ typedef struct cllm_cands {
 /* Sort by logit descending, ties by id ascending (a total order, so results do
  * not depend on the sort algorithm). */
 void cllm_cands_sort(cllm_cands *c);
+/* Move the k best candidates to the front, sorted in that order; the rest
+ * follow in no particular order (size unchanged; sorted only if k >= size). */
+void cllm_cands_partial_sort(cllm_cands *c, size_t k);
 /* Sort, then p = softmax(logit). All -inf: every p is 0. */
 void cllm_cands_softmax(cllm_cands *c);
 /* Index of the candidate with this id, or -1. O(1) when the array still maps

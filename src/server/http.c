@@ -571,6 +571,22 @@ bool srv_listen(srv_server *s, char *err, size_t errlen) {
 
 bool srv_attach_engine(srv_server *s, srv_engine *e, char *err, size_t errlen) {
     s->eng = e;
+    s->chat = e->chat;
+    if (!s->chat || s->template_src) {
+        /* a fake engine, or --chat-template-file: formatting from what the engine tells */
+        cllm_chat_config cc;
+        memset(&cc, 0, sizeof cc);
+        cc.template_source = e->template_text;
+        cc.override_source = s->template_src;
+        cc.bos_token = e->bos_text;
+        cc.eos_token = e->eos_text;
+        if (cllm_chat_init(&cc, &s->chat_own) != CLLM_OK) {
+            /* the other routes still work; chat requests get this message */
+            snprintf(s->chat_err, sizeof s->chat_err, "%s", cllm_last_error());
+            cllm_log(CLLM_LOG_WARN, "serve: chat template: %s", s->chat_err);
+        }
+        s->chat = s->chat_own;
+    }
     s->sched = srv_sched_start(e, s->cfg.n_slots, s->cfg.queue_max);
     if (!s->sched) {
         snprintf(err, errlen, "cannot start the scheduler");
@@ -591,6 +607,7 @@ void srv_destroy(srv_server *s) {
     if (s->mhd) MHD_stop_daemon(s->mhd);
     srv_sched_free(s->sched);
     if (s->eng && s->eng->free) s->eng->free(s->eng);
+    cllm_chat_free(s->chat_own);
     free(s->template_src);
     free(s);
 }

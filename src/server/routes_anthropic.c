@@ -351,7 +351,7 @@ void srv_route_messages(srv_req *r, json_t *body) {
         goto out;
     }
     st->n_prompt = n_toks;
-    srv_split_init(&st->ch[0].split, use_tools, force);
+    srv_split_init(&st->ch[0].split, use_tools, force, g.chat_format, g.parse_flags);
     st->ops = (gen_ops){msg_delta, msg_choice_done, msg_finish};
     srv_reply_async(r, tasks, 1, g.stream, gen_fmt(st));
 out:

@@ -113,6 +113,25 @@ static void cmpl_delta(gen_state *g, srv_req *r, int i, bool reasoning, const ch
     srv_out_sse(r, NULL, cmpl_chunk(g, i, t, lp, NULL));
 }
 
+/* End of a stream: the error event, or the usage chunk when asked, then [DONE].
+ * object is the chunk's "object" name of the route. */
+static void finish_stream(gen_state *g, srv_req *r, int st, const char *msg, const char *object) {
+    if (st) stream_error(r, st, msg);
+    else if (g->include_usage) {
+        json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:o, s:o}", "id", g->id, "object", object,
+                              "created", (json_int_t)g->created, "model", g->model, "choices", "usage",
+                              usage_json(g), "timings", gen_timings_json(g));
+        srv_out_sse(r, NULL, u);
+    }
+    srv_out_raw(r, "data: [DONE]\n\n");
+}
+
+/* OpenAI error body for a failed (non-streamed) generation. */
+static json_t *error_body(int st, const char *msg) {
+    return json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type",
+                     st >= 500 ? "server_error" : "invalid_request_error", "param", "code");
+}
+
 static void cmpl_choice_done(gen_state *g, srv_req *r, int i) {
     gen_choice *c = &g->ch[i];
     if (c->err_status) return;
@@ -124,21 +143,13 @@ static void cmpl_finish(gen_state *g, srv_req *r) {
     const char *msg = NULL;
     int st = gen_error(g, &msg);
     if (g->stream) {
-        if (st) stream_error(r, st, msg);
-        else if (g->include_usage) {
-            json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:o, s:o}", "id", g->id, "object",
-                                  "text_completion", "created", (json_int_t)g->created, "model", g->model,
-                                  "choices", "usage", usage_json(g), "timings", gen_timings_json(g));
-            srv_out_sse(r, NULL, u);
-        }
-        srv_out_raw(r, "data: [DONE]\n\n");
+        finish_stream(g, r, st, msg, "text_completion");
         return;
     }
     json_t *body;
     if (st) {
         r->status = st;
-        body = json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type",
-                         st >= 500 ? "server_error" : "invalid_request_error", "param", "code");
+        body = error_body(st, msg);
     } else {
         json_t *choices = json_array();
         for (int i = 0; i < g->n; i++) {
@@ -324,21 +335,13 @@ static void chat_finish(gen_state *g, srv_req *r) {
     const char *msg = NULL;
     int st = gen_error(g, &msg);
     if (g->stream) {
-        if (st) stream_error(r, st, msg);
-        else if (g->include_usage) {
-            json_t *u = json_pack("{s:s, s:s, s:I, s:s, s:[], s:o, s:o}", "id", g->id, "object",
-                                  "chat.completion.chunk", "created", (json_int_t)g->created, "model", g->model,
-                                  "choices", "usage", usage_json(g), "timings", gen_timings_json(g));
-            srv_out_sse(r, NULL, u);
-        }
-        srv_out_raw(r, "data: [DONE]\n\n");
+        finish_stream(g, r, st, msg, "chat.completion.chunk");
         return;
     }
     json_t *body;
     if (st) {
         r->status = st;
-        body = json_pack("{s:{s:s, s:s, s:n, s:n}}", "error", "message", msg, "type",
-                         st >= 500 ? "server_error" : "invalid_request_error", "param", "code");
+        body = error_body(st, msg);
     } else {
         json_t *choices = json_array();
         for (int i = 0; i < g->n; i++) {
@@ -415,12 +418,21 @@ bool srv_chat_prepare(srv_req *r, json_t *messages, json_t *tools, bool use_tool
         free(g->sp.grammar);
         g->sp.grammar = gr;
     }
-    char *prompt = srv_render_chat(r, messages, use_tools ? tools : NULL, true);
-    if (!prompt) return false;
-    bool ok = srv_tokenize(r, prompt, strlen(prompt), e->add_bos && !(e->bos_text && e->bos_text[0] &&
-                                                                      !strncmp(prompt, e->bos_text, strlen(e->bos_text))),
-                           true, toks, n_toks);
-    free(prompt);
+    cllm_chat_result res;
+    if (!srv_render_chat(r, messages, use_tools ? tools : NULL, true, &res)) return false;
+    if (force && use_tools && res.format == CLLM_CHAT_FORMAT_GENERIC) {
+        /* A template without native tools gets them emulated (a tool list and
+         * JSON-reply rules in the prompt). Under the forced-call grammar the
+         * reply is that JSON anyway, so spare the context: render without. */
+        cllm_chat_result_clear(&res);
+        if (!srv_render_chat(r, messages, NULL, true, &res)) return false;
+    }
+    /* the forced-call grammar makes the reply one bare JSON call (or array) */
+    g->chat_format = force ? CLLM_CHAT_FORMAT_GENERIC : res.format;
+    g->parse_flags = res.parser_flags;
+    if (res.thinking_open) g->parse_flags |= CLLM_CHAT_PARSE_THINKING_OPEN;
+    bool ok = srv_tokenize(r, res.prompt, strlen(res.prompt), e->add_bos && !res.starts_with_bos, true, toks, n_toks);
+    cllm_chat_result_clear(&res);
     return ok;
 }
 
@@ -468,7 +480,7 @@ void srv_route_chat(srv_req *r, json_t *body) {
     st->logprobs = g.logprobs;
     st->top_logprobs = g.top_logprobs;
     st->n_prompt = n_toks;
-    for (int i = 0; i < g.n; i++) srv_split_init(&st->ch[i].split, use_tools, force);
+    for (int i = 0; i < g.n; i++) srv_split_init(&st->ch[i].split, use_tools, force, g.chat_format, g.parse_flags);
     st->ops = (gen_ops){chat_delta, chat_choice_done, chat_finish};
     srv_reply_async(r, tasks, g.n, g.stream, gen_fmt(st));
 out:

@@ -219,9 +219,10 @@ void srv_route_apply_template(srv_req *r, json_t *body) {
     if (!srv_get_bool(r, body, "add_generation_prompt", &add_gen)) return;
     json_t *msgs = srv_normalize_messages(r, json_object_get(body, "messages"));
     if (!msgs) return;
-    char *p = srv_render_chat(r, msgs, tools, add_gen);
+    cllm_chat_result res;
+    bool ok = srv_render_chat(r, msgs, tools, add_gen, &res);
     json_decref(msgs);
-    if (!p) return;
-    srv_reply_json(r, 200, json_pack("{s:o}", "prompt", srv_jstr(p, strlen(p))));
-    free(p);
+    if (!ok) return;
+    srv_reply_json(r, 200, json_pack("{s:o}", "prompt", srv_jstr(res.prompt, strlen(res.prompt))));
+    cllm_chat_result_clear(&res);
 }

@@ -342,7 +342,7 @@ void srv_route_responses(srv_req *r, json_t *body) {
     json_object_set_new(extra, "tools", json_is_array(btools) ? json_deep_copy(btools) : json_array());
     json_object_set_new(extra, "tool_choice", tc ? json_incref(tc) : json_string("auto"));
     st->extra = extra;
-    srv_split_init(&st->ch[0].split, use_tools, force);
+    srv_split_init(&st->ch[0].split, use_tools, force, g.chat_format, g.parse_flags);
     st->ops = (gen_ops){resp_delta, resp_choice_done, resp_finish};
     srv_reply_async(r, tasks, 1, g.stream, gen_fmt(st));
 out:

@@ -101,13 +101,12 @@ struct srv_engine {
     /* JSON schema -> GBNF (malloc'd) or NULL + err. */
     char *(*schema_to_grammar)(srv_engine *e, const char *schema_json, char *err, size_t errlen);
 
-    /* Chat template: render a context object (messages, tools,
-     * add_generation_prompt, bos_token, eos_token) with template_src (NULL =
-     * the model's own template) to a prompt string (malloc'd) or NULL+err.
-     * May be NULL when no template engine is built in. */
-    char *(*render_chat)(srv_engine *e, const char *template_src, const char *context_json,
-                         char *err, size_t errlen);
     bool has_template;         /* the model carries tokenizer.chat_template */
+    const char *template_text; /* that template (borrowed, engine-owned) or NULL */
+    /* Chat formatting (src/chat: template variants, BOS, tool-call format);
+     * engine-owned, may be NULL: the server then builds one from
+     * template_text, bos_text and eos_text. */
+    cllm_chat *chat;
     const char *bos_text, *eos_text;
 
     void (*free)(srv_engine *e);
@@ -271,6 +270,9 @@ struct srv_server {
     atomic_int ready;          /* 0 loading, 1 ready, -1 failed */
     int port;
     char *template_src;        /* --chat-template-file contents, or NULL */
+    cllm_chat *chat;           /* chat formatting in use (borrowed from the engine, or chat_own) */
+    cllm_chat *chat_own;       /* built by srv_attach_engine when the engine has none */
+    char chat_err[512];        /* why chat is NULL (a template that does not parse) */
     uint64_t t_start_ns;
     atomic_ullong n_http_requests, n_http_errors;
 };

@@ -19,11 +19,8 @@ typedef struct real {
     const cllm_vocab *vocab;
     cllm_vocab *own_vocab;     /* when the model has none attached */
     char bos_text[64], eos_text[64];
-    /* chat template, parsed on first use; rendering is serialized */
-    pthread_mutex_t tmpl_mu;
-    cllm_chat_template *tmpl;
-    const char *tmpl_src;
     char *model_tmpl;          /* the model's tokenizer.chat_template (copy) */
+    cllm_chat *chat;           /* chat formatting from the GGUF (srv_engine.chat) */
 } real;
 
 static int32_t re_tokenize(srv_engine *e, const char *text, size_t len, bool add_special,
@@ -184,42 +181,13 @@ static char *re_schema(srv_engine *e, const char *schema, char *err, size_t errl
     return g;
 }
 
-/* -------------------------------------------------------------- chat */
-static char *re_render(srv_engine *e, const char *src, const char *ctx_json, char *err, size_t errlen) {
-    real *R = e->impl;
-    if (!src) src = R->model_tmpl;
-    if (!src) {
-        snprintf(err, errlen, "the model has no chat template");
-        return NULL;
-    }
-    char *out = NULL;
-    pthread_mutex_lock(&R->tmpl_mu);
-    if (!R->tmpl || R->tmpl_src != src) {
-        cllm_chat_template_free(R->tmpl);
-        R->tmpl = NULL;
-        if (cllm_chat_template_init_ex(src, CLLM_CHAT_TEMPLATE_GENERATION_TAG, &R->tmpl) != CLLM_OK) {
-            snprintf(err, errlen, "the chat template does not parse: %s", cllm_last_error());
-            R->tmpl = NULL;
-            pthread_mutex_unlock(&R->tmpl_mu);
-            return NULL;
-        }
-        R->tmpl_src = src;
-    }
-    if (cllm_chat_template_render(R->tmpl, ctx_json, &out) != CLLM_OK) {
-        snprintf(err, errlen, "%s", cllm_chat_template_last_error(R->tmpl));
-        out = NULL;
-    }
-    pthread_mutex_unlock(&R->tmpl_mu);
-    return out;
-}
 
 static void re_free(srv_engine *e) {
     if (!e) return;
     real *R = e->impl;
     if (R) {
-        cllm_chat_template_free(R->tmpl);
         free(R->model_tmpl);
-        pthread_mutex_destroy(&R->tmpl_mu);
+        cllm_chat_free(R->chat);
         if (R->ctx) cllm_context_free(R->ctx);
         if (R->model) cllm_model_free(R->model);
         cllm_vocab_free(R->own_vocab);
@@ -242,7 +210,6 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
         return NULL;
     }
     e->impl = R;
-    pthread_mutex_init(&R->tmpl_mu, NULL);
     e->free = re_free;
     cllm_model_params mp = cllm_model_default_params();
     if (cllm_model_load(cfg->model_path, &mp, &R->model) != CLLM_OK) {
@@ -299,7 +266,11 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
         if (cllm_gguf_get_str(g, "tokenizer.chat_template", &s, NULL) == CLLM_OK && s[0]) {
             R->model_tmpl = strdup(s);
             e->has_template = R->model_tmpl != NULL;
+            e->template_text = R->model_tmpl;
         }
+        /* chat formatting with the model's named variants (tool_use, ...) */
+        if (cllm_chat_init_gguf(g, NULL, &R->chat) == CLLM_OK) e->chat = R->chat;
+        else cllm_log(CLLM_LOG_WARN, "serve: chat template: %s", cllm_last_error());
         char key[128];
         snprintf(key, sizeof key, "%s.pooling_type", e->arch ? e->arch : "llama");
         if (cllm_gguf_get_i64(g, key, &v) == CLLM_OK)
@@ -331,6 +302,5 @@ srv_engine *srv_engine_open(const srv_config *cfg, char *err, size_t errlen) {
     e->sampler_accept = re_accept;
     e->sampler_free = re_sampler_free;
     e->schema_to_grammar = re_schema;
-    e->render_chat = re_render;
     return e;
 }

@@ -1,11 +1,12 @@
 /* util.h: helpers shared by the route files of `cllm serve`: request field
  * parsing with precise 400 messages, UTF-8 repair for JSON strings, prompt
  * tokenization, generation options common to every generating route, and
- * the tool-call extraction used when the chat module gives none. */
+ * the glue to src/chat (prompt formatting, reply parsing). */
 #ifndef CLLM_SERVER_UTIL_H
 #define CLLM_SERVER_UTIL_H
 
 #include "server/server.h"
+#include "chat/chat.h"
 
 /* A JSON string of bytes that may hold invalid or partial UTF-8 (replaced
  * by U+FFFD). Never NULL unless out of memory. */
@@ -37,6 +38,10 @@ typedef struct srv_gen {
     bool ignore_eos;
     bool context_shift;
     int32_t n_keep;              /* -2: default (keep a leading BOS) */
+    /* reply parsing, from the chat formatting (srv_chat_prepare): format is
+     * GENERIC under the forced-call grammar */
+    cllm_chat_format chat_format;
+    uint32_t parse_flags;        /* CLLM_CHAT_PARSE_* */
 } srv_gen;
 
 void srv_gen_init(srv_gen *g);
@@ -51,9 +56,12 @@ bool srv_gen_parse(srv_req *r, json_t *body, srv_gen *g, bool anthropic);
 bool srv_gen_tasks(srv_req *r, srv_gen *g, const int32_t *prompt, int32_t n_prompt,
                    srv_task **tasks);
 
-/* Render a chat (OpenAI-shaped messages, tools) with the model's template.
- * Returns the prompt (caller frees) or NULL after replying 400/500. */
-char *srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_generation_prompt);
+/* Format a chat (OpenAI-shaped messages, tools, chat_template_kwargs of the
+ * request) with src/chat (cllm_chat_apply_json on srv_server.chat) into
+ * *res (caller clears with cllm_chat_result_clear). false after replying
+ * 400/500 (res then empty). */
+bool srv_render_chat(srv_req *r, json_t *messages, json_t *tools, bool add_generation_prompt,
+                     cllm_chat_result *res);
 /* Render normalized messages (+ tools when use_tools) and tokenize; when
  * force, constrain the output to a tool call (only: one named function).
  * false after replying. (routes_openai.c) */
@@ -66,24 +74,22 @@ json_t *srv_normalize_messages(srv_req *r, json_t *messages);
  * NULL after a 400 (absent/empty -> *out NULL, true). */
 bool srv_check_tools(srv_req *r, json_t *tools, json_t **out);
 
-/* Streaming split of generated text into reasoning (<think>..</think>),
- * content and tool calls (when tools were offered: <tool_call>{..}</tool_call>,
- * [TOOL_CALLS][..], or output that starts with a bare {"name":..,
- * "arguments"|"parameters":..} object or array of them). Tool-call text is
- * held until the end and parsed then; text that does not parse is content. */
+/* Streaming split of generated text into content, reasoning and tool
+ * calls: a wrapper over src/chat's cllm_chat_parser (docs/chat.md) that
+ * passes content/reasoning deltas to a callback and keeps the tool calls
+ * for the end of the reply. */
 typedef struct srv_split {
     bool tools, force_tool;
-    int mode;                    /* see chat_util.c */
-    char *buf;                   /* all text fed (valid UTF-8) */
-    size_t len, cap, pos;        /* pos: first byte not yet classified */
-    size_t tool_from;
+    cllm_chat_parser *p;         /* NULL if it could not be made: all text is content */
     json_t *tool_calls;          /* after finish: [{"id","name","arguments"(string)}] or NULL */
 } srv_split;
 
 typedef void (*srv_split_fn)(void *user, bool reasoning, const char *text, size_t len);
-void srv_split_init(srv_split *s, bool tools, bool force_tool);
+/* flags: extra CLLM_CHAT_PARSE_* (e.g. THINKING_OPEN); TOOLS is added when
+ * tools or force_tool. */
+void srv_split_init(srv_split *s, bool tools, bool force_tool, cllm_chat_format fmt, uint32_t flags);
 void srv_split_feed(srv_split *s, const char *text, size_t len, srv_split_fn fn, void *user);
-/* Flush what is held and parse tool calls; returns the number of calls. */
+/* Flush what is held and collect tool calls; returns the number of calls. */
 int srv_split_finish(srv_split *s, srv_split_fn fn, void *user);
 void srv_split_free(srv_split *s);
 

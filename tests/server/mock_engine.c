@@ -25,6 +25,7 @@ typedef struct mock {
     int step_us;              /* sleep per decode step (simulated compute) */
     int stop_after;           /* emit EOS once a sequence reaches this many generated+prompt tokens */
     long decode_calls, tokens_decoded;
+    const char *script;       /* when set: the reply after "<|im_start|>assistant\n" is this text, then EOS */
 } mock;
 
 /* The next token after a sequence: a letter from a rolling hash, EOS once
@@ -33,6 +34,17 @@ static int32_t mock_next(const mock *m, int seq) {
     uint32_t h = 2166136261u;
     for (int32_t i = 0; i < m->len[seq]; i++) h = (h ^ (uint32_t)m->seq[seq][i]) * 16777619u;
     if (m->stop_after > 0 && m->len[seq] >= m->stop_after) return MOCK_EOS;
+    if (m->script) {
+        static const char mk[] = "<|im_start|>assistant\n";
+        const int32_t ml = (int32_t)sizeof mk - 1;
+        for (int32_t at = m->len[seq] - ml; at >= 0; at--) {
+            int32_t k = 0;
+            while (k < ml && m->seq[seq][at + k] == (unsigned char)mk[k]) k++;
+            if (k < ml) continue;
+            size_t done = (size_t)(m->len[seq] - at - ml);
+            return done < strlen(m->script) ? (unsigned char)m->script[done] : MOCK_EOS;
+        }
+    }
     return 'a' + (int32_t)(h % 26);
 }
 
