@@ -26,10 +26,15 @@ typedef void (*cllm_from_float_fn)(const float *x, void *y, int64_t n);
  * and the integer sum of its 32 quants, computed once per batch
  * (cllm_cpu_rp_aux_row) so that GEMM kernels on repacked weights can fold
  * the weights' zero point (-8 for Q4_0, -128 for the offset Q8_0 bytes)
- * into one integer term per block. */
+ * into one integer term per block. zs4/zs8 hold that term already scaled
+ * (-8 * sum, -128 * sum) so a kernel can start its int32 accumulators from
+ * one broadcast load, with no per-block arithmetic. Q8_K rows (Q4_K
+ * weights) use d and sum only (cllm_cpu_rp_aux_row_q8_K). */
 typedef struct cllm_rp_aux {
     float d;
     int32_t sum;
+    int32_t zs4;   /* -8 * sum   (Q4_0 zero point) */
+    int32_t zs8;   /* -128 * sum (repacked Q8_0 zero point) */
 } cllm_rp_aux;
 
 /* GEMM on one group of CLLM_RP_ROWS repacked weight rows (src/cpu/repack.h):

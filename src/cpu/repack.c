@@ -123,6 +123,8 @@ void cllm_cpu_rp_aux_row(const void *a, int64_t n, cllm_rp_aux *aux) {
         for (int i = 0; i < 32; i++) s += y[b].qs[i];
         aux[b].d = cllm_fp16_to_fp32(y[b].d);
         aux[b].sum = s;
+        aux[b].zs4 = -8 * s;
+        aux[b].zs8 = -128 * s;
     }
 }
 
