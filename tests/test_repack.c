@@ -1,7 +1,9 @@
-/* test_repack.c: the repacked-weight GEMM (cpu/repack.h): for Q4_0 and Q8_0
- * weights with random quants and scales, repack them, run every available
- * table's gemm_rp (scalar reference, AVX-512 VNNI) over 1..19 activation rows
- * and compare each output with the plain scalar vec_dot of the original rows.
+/* test_repack.c: the repacked-weight GEMM (cpu/repack.h): for Q4_0, Q8_0,
+ * Q4_K and Q6_K weights with random quants and scales, repack them, run
+ * every available table's gemm_rp (scalar reference, AVX2, AVX-512 VNNI)
+ * and, on x86, both variants of the AVX2 one (plain AVX2 and AVX-VNNI,
+ * whichever the table chose) over 1..19 activation rows, and compare each
+ * output with the plain scalar vec_dot of the original rows.
  * Integer sums are exact, so only float rounding differs. Also checks the
  * repack layout round trip (bytes land where repack.h says). */
 #include "core/fp16.h"
@@ -10,6 +12,9 @@
 #include "quant/blocks.h"
 #include "quant/quants.h"
 #include "testutil.h"
+#if defined(CLLM_ARCH_X86)
+#include "cpu/avx2/avx2_impl.h"   /* both variants of the AVX2 gemm_rp */
+#endif
 
 #include <math.h>
 #include <stdlib.h>
@@ -111,27 +116,51 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
         }
     const cllm_kernels *tables[] = {cllm_kernels_scalar(), cllm_kernels_avx2(), cllm_kernels_avx512(),
                                     cllm_kernels_avx512_zmm(), cllm_kernels_neon()};
+    /* every table's slot, plus both AVX2-table variants whichever it chose */
+    struct { const char *name; cllm_gemm_rp_fn fn; } runs[8];
+    int nrun = 0;
+    for (size_t ti = 0; ti < sizeof tables / sizeof tables[0]; ti++)
+        if (tables[ti] && tables[ti]->type[t].gemm_rp) {
+            runs[nrun].name = tables[ti]->name;
+            runs[nrun++].fn = tables[ti]->type[t].gemm_rp;
+        }
+#if defined(CLLM_ARCH_X86)
+    if (cllm_kernels_avx2()) {
+        CHECK(cllm_cpu_avx2_gemm_rp(t, false) != NULL, "avx2 gemm_rp %s exists", tname(t));
+        runs[nrun].name = "avx2-plain";
+        runs[nrun++].fn = cllm_cpu_avx2_gemm_rp(t, false);
+        if (cllm_cpu_features_get()->avxvnni) {
+            runs[nrun].name = "avx2-avxvnni";
+            runs[nrun++].fn = cllm_cpu_avx2_gemm_rp(t, true);
+        } else {
+            printf("  (no AVX-VNNI on this CPU: avx2-avxvnni not checked)\n");
+        }
+    }
+#endif
     float *out = malloc(sizeof(float) * (size_t)(ne1 * NTOK));
-    for (size_t ti = 0; ti < sizeof tables / sizeof tables[0]; ti++) {
-        const cllm_kernels *k = tables[ti];
-        if (!k || !k->type[t].gemm_rp) continue;
+    for (int ri = 0; ri < nrun; ri++) {
+        const char *kname = runs[ri].name;
+        const cllm_gemm_rp_fn gemm = runs[ri].fn;
+        if (!gemm) {
+            CHECK(0, "%s gemm_rp %s missing", kname, tname(t));
+            continue;
+        }
         for (int nc = 1; nc <= NTOK; nc += (nc < 9 ? 1 : 5)) {
             for (size_t i = 0; i < (size_t)(ne1 * NTOK); i++) out[i] = NAN;
             for (int64_t g = 0; g < ne1 / CLLM_RP_ROWS; g++)
-                k->type[t].gemm_rp(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * gbytes, a,
-                                   arow, aux, nb);
+                gemm(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * gbytes, a, arow, aux, nb);
             float worst = 0;
             for (int c = 0; c < nc; c++)
                 for (int64_t r = 0; r < ne1; r++) {
                     const float d = fabsf(out[c * ne1 + r] - ref[c * ne1 + r]);
                     worst = isnan(d) ? INFINITY : fmaxf(worst, d);
                 }
-            CHECK(worst <= 1e-5f * maxabs, "%s %s n=%lld nc=%d: max diff %g (max |ref| %g)", k->name, tname(t),
+            CHECK(worst <= 1e-5f * maxabs, "%s %s n=%lld nc=%d: max diff %g (max |ref| %g)", kname, tname(t),
                   (long long)ne0, nc, worst, maxabs);
             /* columns >= nc untouched */
-            if (nc < NTOK) CHECK(isnan(out[nc * ne1]), "%s wrote past nc=%d", k->name, nc);
+            if (nc < NTOK) CHECK(isnan(out[nc * ne1]), "%s wrote past nc=%d", kname, nc);
         }
-        printf("  %-8s gemm_rp %s %lldx%lld: checked\n", k->name, tname(t), (long long)ne0, (long long)ne1);
+        printf("  %-12s gemm_rp %s %lldx%lld: checked\n", kname, tname(t), (long long)ne0, (long long)ne1);
     }
     free(out);
     free(ref);

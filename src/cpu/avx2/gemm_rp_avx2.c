@@ -1,0 +1,147 @@
+/* gemm_rp_avx2.c: plain AVX2 GEMM on repacked Q4_0 / Q8_0 weight groups
+ * (layouts in cpu/repack.h) against Q8_0 activation rows, for CPUs without
+ * AVX-512 or AVX-VNNI (the AVX-VNNI variants are in gemm_rp_avxvnni.c).
+ *
+ * One 64-byte layout vector (4 elements x 16 rows) is two ymm halves: rows
+ * 0-7 and rows 8-15. A group is computed one half at a time: per 32-element
+ * block the half's 8 weight vectors are loaded and unpacked once into
+ * registers and used for up to RP_CMAX activation rows (register block 8
+ * rows x RP_CMAX tokens; 16 ymm registers leave no room for more). Per
+ * (block, activation row, half): vpmaddubsw of the unsigned weight bytes
+ * with the activation's 4 bytes broadcast gives int16 pair sums per row.
+ *
+ * Q4_0: nibbles 0..15 x |a| <= 128 give pairs <= 3840, so the 8 products of
+ *   a block add up in int16 (<= 30720) and one vpmaddwd with ones makes the
+ *   int32 per-row sum; the zero point -8 * sum(a) (aux zs4) is added there.
+ * Q8_0: the stored bytes are w ^ 0x80 (0..255); 255 x 128 x 2 overflows
+ *   int16, so the weights are turned back into signed bytes w (kept on the
+ *   stack, once per block) and the sign trick is used: vpmaddubsw(|w|,
+ *   sign(a, w)), pairs <= 128 x 127 x 2 = 32512 (exact as long as a != -128,
+ *   which Q8_0 quantization never produces), one vpmaddwd per vector. No
+ *   zero-point term is needed. */
+#include "cpu/avx2/avx2_impl.h"
+#include "cpu/repack.h"
+#include "quant/blocks.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define RP_CMAX 4   /* activation rows per register block */
+
+static inline __m256i bcast4(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* Rows 8*hf .. 8*hf+7 of the group x C activation rows. */
+static inline __attribute__((always_inline)) void kern_q4_0(const int C, const int hf, int64_t nb, const uint8_t *wg,
+                                                            const uint8_t *a, size_t as, const cllm_rp_aux *aux,
+                                                            int64_t auxs, float *s, int64_t lds) {
+    const size_t gbs = CLLM_RP_ROWS * sizeof(cllm_block_q4_0);
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc[RP_CMAX];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = wg + (size_t)b * gbs;
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
+        __m256i U[8];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 + 64 * j + 32 * hf));
+            U[j] = _mm256_and_si256(v, m4);
+            U[j + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        }
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++) {
+            const int8_t *y = (const int8_t *)(a + (size_t)c * as + (size_t)b * sizeof(cllm_block_q8_0) + 2);
+            const cllm_rp_aux *x = aux + (int64_t)c * auxs + b;
+            __m256i p0 = _mm256_maddubs_epi16(U[0], bcast4(y));
+            __m256i p1 = _mm256_maddubs_epi16(U[4], bcast4(y + 16));
+#pragma GCC unroll 4
+            for (int j = 1; j < 4; j++) {
+                p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(U[j], bcast4(y + 4 * j)));
+                p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(U[j + 4], bcast4(y + 16 + 4 * j)));
+            }
+            const __m256i i = _mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones),
+                                               _mm256_set1_epi32(x->zs4));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(dw, _mm256_set1_ps(x->d)), acc[c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
+}
+
+static inline __attribute__((always_inline)) void kern_q8_0(const int C, const int hf, int64_t nb, const uint8_t *wg,
+                                                            const uint8_t *a, size_t as, const cllm_rp_aux *aux,
+                                                            int64_t auxs, float *s, int64_t lds) {
+    const size_t gbs = CLLM_RP_ROWS * sizeof(cllm_block_q8_0);
+    const __m256i bias = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
+    __m256 acc[RP_CMAX];
+    __m256i W[8];   /* signed weights of the block (sign source, read from L1) */
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *blk = wg + (size_t)b * gbs;
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
+        __m256i U[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            const __m256i w =
+                _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(blk + 32 + 64 * j + 32 * hf)), bias);
+            _mm256_storeu_si256(&W[j], w);
+            U[j] = _mm256_abs_epi8(w);   /* -128 -> 0x80 = 128 unsigned: exact */
+        }
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++) {
+            const int8_t *y = (const int8_t *)(a + (size_t)c * as + (size_t)b * sizeof(cllm_block_q8_0) + 2);
+            const cllm_rp_aux *x = aux + (int64_t)c * auxs + b;
+            __m256i i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256();
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                const __m256i s0 = _mm256_sign_epi8(bcast4(y + 4 * j), _mm256_loadu_si256(&W[j]));
+                const __m256i s1 = _mm256_sign_epi8(bcast4(y + 16 + 4 * j), _mm256_loadu_si256(&W[j + 4]));
+                i0 = _mm256_add_epi32(i0, _mm256_madd_epi16(_mm256_maddubs_epi16(U[j], s0), ones));
+                i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(_mm256_maddubs_epi16(U[j + 4], s1), ones));
+            }
+            const __m256i i = _mm256_add_epi32(i0, i1);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(dw, _mm256_set1_ps(x->d)), acc[c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
+}
+
+/* The activation rows in blocks of RP_CMAX, then the remainder, for each
+ * half of the group. */
+#define DRIVER(NAME, KERN)                                                                                   \
+    static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,     \
+                     const cllm_rp_aux *aux, int64_t auxs) {                                                 \
+        const int64_t nb = n / 32;                                                                           \
+        const uint8_t *a8 = a;                                                                               \
+        for (int hf = 0; hf < 2; hf++) {                                                                     \
+            int c = 0;                                                                                       \
+            for (; c + RP_CMAX <= nc; c += RP_CMAX)                                                          \
+                KERN(RP_CMAX, hf, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs,            \
+                     s + (int64_t)c * lds, lds);                                                             \
+            const uint8_t *ac = a8 + (size_t)c * as;                                                         \
+            const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                                 \
+            float *sc = s + (int64_t)c * lds;                                                                \
+            switch (nc - c) {                                                                                \
+            case 3: KERN(3, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;                                   \
+            case 2: KERN(2, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;                                   \
+            case 1: KERN(1, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;                                   \
+            default: break;                                                                                  \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+
+_Static_assert(RP_CMAX == 4, "the remainder switch covers 1..3");
+
+DRIVER(gemm_rp_q4_0_avx2, kern_q4_0)
+DRIVER(gemm_rp_q8_0_avx2, kern_q8_0)
+
+cllm_gemm_rp_fn cllm_cpu_avx2_gemm_rp_q32(cllm_type t) {
+    return t == CLLM_TYPE_Q4_0 ? gemm_rp_q4_0_avx2 : t == CLLM_TYPE_Q8_0 ? gemm_rp_q8_0_avx2 : NULL;
+}
