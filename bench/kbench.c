@@ -10,6 +10,9 @@
 #include "core/fp16.h"
 #include "cpu/kernels.h"
 #include "cpu/repack.h"
+#if defined(CLLM_ARCH_X86)
+#include "cpu/avx2/avx2_impl.h"   /* both AVX2 gemm_rp variants */
+#endif
 #include "quant/blocks.h"
 #include "tensor/types.h"
 
@@ -182,9 +185,22 @@ int main(int argc, char **argv) {
             for (int a = first_type_arg; a < argc; a++) want |= cllm_type_from_name(argv[a]) == (int)t;
             if (!want) continue;
         }
-        for (int i = 0; i < 5; i++) {
-            const cllm_kernels *k = tables[i];
-            if (!k || !k->type[t].gemm_rp || !cllm_repack_supported(t, cols, 2048)) continue;
+        /* the tables' slots, then on x86 the AVX2 variant the avx2 table did
+         * not choose (plain AVX2 on a CPU with AVX-VNNI, see fill_avx2.c) */
+        for (int i = 0; i < 6; i++) {
+            const cllm_kernels *k = tables[i < 5 ? i : 1];
+            cllm_gemm_rp_fn gemm = k ? k->type[t].gemm_rp : NULL;
+            const char *kname = k ? k->name : "";
+#if defined(CLLM_ARCH_X86)
+            if (i == 5 && gemm) {
+                const cllm_gemm_rp_fn vn = cllm_cpu_avx2_gemm_rp(t, true), pl = cllm_cpu_avx2_gemm_rp(t, false);
+                gemm = gemm == vn ? pl : gemm == pl ? vn : NULL;
+                kname = gemm == vn ? "avx2vnni" : "avx2pl";
+            }
+#else
+            if (i == 5) gemm = NULL;
+#endif
+            if (!gemm || !cllm_repack_supported(t, cols, 2048)) continue;
             const int64_t rows = 2048;
             const cllm_type at = k->type[t].act_type;
             const size_t ws = cllm_type_row_size(t, cols), as = cllm_type_row_size(at, cols);
@@ -207,7 +223,7 @@ int main(int argc, char **argv) {
                 do {
                     const uint64_t t0 = cllm_time_ns();
                     for (int64_t g = 0; g < rows / CLLM_RP_ROWS; g++)
-                        k->type[t].gemm_rp(cols, ntok, outs + g * CLLM_RP_ROWS, rows, rp + (size_t)g * gb, acts, as,
+                        gemm(cols, ntok, outs + g * CLLM_RP_ROWS, rows, rp + (size_t)g * gb, acts, as,
                                            aux, cols / 32);
                     const uint64_t dt = cllm_time_ns() - t0;
                     if (dt < best) best = dt;
@@ -216,7 +232,7 @@ int main(int argc, char **argv) {
                 res[m] = ntok == 1 ? (double)(gb * (size_t)(rows / CLLM_RP_ROWS)) / (double)best
                                    : (double)rows * cols * ntok / (double)best;
             }
-            printf("%-7s %-8s %12.2f %12.2f %12.2f\n", cllm_type_name(t), k->name, res[0], res[1], res[2]);
+            printf("%-7s %-8s %12.2f %12.2f %12.2f\n", cllm_type_name(t), kname, res[0], res[1], res[2]);
             free(aux);
             cllm_afree(rp);
             cllm_afree(w);

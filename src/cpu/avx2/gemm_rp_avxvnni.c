@@ -30,7 +30,10 @@
 #include <string.h>
 
 #define VNNI __attribute__((target("avxvnni")))
+#ifndef RPV_CMAX
 #define RPV_CMAX 4
+#endif
+#define RPV_ARR 8
 #define RPK_GB 2496   /* bytes per Q4_K super-block group */
 #define RP6_GB 4384   /* bytes per Q6_K super-block group */
 
@@ -46,7 +49,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q32(const int q4, co
                                                                 int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * (q4 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[RPV_CMAX];
+    __m256 acc[RPV_ARR];
 #pragma GCC unroll 8
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
@@ -87,7 +90,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q4_K(const int C, co
                                                                  const cllm_rp_aux *aux, int64_t auxs, float *s,
                                                                  int64_t lds) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[RPV_CMAX];
+    __m256 acc[RPV_ARR];
     __m256 dsc[8];   /* per sub-block: d x scale of the 8 rows */
 #pragma GCC unroll 8
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
@@ -100,7 +103,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q4_K(const int C, co
             _mm256_storeu_ps((float *)&dsc[sb],
                              _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
                                                   _mm_loadl_epi64((const __m128i *)(blk + 64 + 16 * sb + 8 * hf))))));
-        __m256 t[RPV_CMAX];
+        __m256 t[RPV_ARR];
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) t[c] = _mm256_setzero_ps();
 #pragma GCC unroll 1
@@ -148,7 +151,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q4_K(const int C, co
 static inline VNNI __attribute__((always_inline)) void kern_q6_K(const int C, const int hf, int64_t nb,
                                                                  const uint8_t *wg, const uint8_t *a, size_t as,
                                                                  float *s, int64_t lds) {
-    __m256 acc[RPV_CMAX];
+    __m256 acc[RPV_ARR];
     __m256 dsc[16];   /* per sub-block: d x signed scale of the 8 rows */
     __m256i zp[8];    /* per sub-block pair: the rows' (-32 * scale) for sub-blocks 2m, 2m+1 as int16 */
     const __m256i lo16 = _mm256_set1_epi32(0xFFFF);
@@ -168,7 +171,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q6_K(const int C, co
             _mm256_storeu_si256(&zp[m], _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi32(n0, 5), lo16),
                                                         _mm256_slli_epi32(n1, 21)));
         }
-        __m256 t[RPV_CMAX];
+        __m256 t[RPV_ARR];
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
             const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
@@ -224,6 +227,10 @@ static inline VNNI __attribute__((always_inline)) void kern_q6_K(const int C, co
                 const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
                 float *sc = s + (int64_t)c * lds;                                                            \
                 switch (nc - c < RPV_CMAX ? nc - c : RPV_CMAX) {                                             \
+                case 8: CALL(8); break;                                                                      \
+                case 7: CALL(7); break;                                                                      \
+                case 6: CALL(6); break;                                                                      \
+                case 5: CALL(5); break;                                                                      \
                 case 4: CALL(4); break;                                                                      \
                 case 3: CALL(3); break;                                                                      \
                 case 2: CALL(2); break;                                                                      \
@@ -234,7 +241,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q6_K(const int C, co
         }                                                                                                    \
     }
 
-_Static_assert(RPV_CMAX == 4, "the switch covers 1..4");
+_Static_assert(RPV_CMAX <= RPV_ARR, "the switch covers 1..8");
 
 DRIVER(gemm_rp_q4_0_avxvnni, CALL_Q4_0)
 DRIVER(gemm_rp_q8_0_avxvnni, CALL_Q8_0)
