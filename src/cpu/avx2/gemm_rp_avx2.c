@@ -6,9 +6,9 @@
  * 0-7 and rows 8-15. A group is computed one half at a time: per 32-element
  * block the half's 8 weight vectors are loaded and unpacked once into
  * registers and used for up to RP_CMAX activation rows (register block 8
- * rows x RP_CMAX tokens; 16 ymm registers leave no room for more). Per
- * (block, activation row, half): vpmaddubsw of the unsigned weight bytes
- * with the activation's 4 bytes broadcast gives int16 pair sums per row.
+ * rows x RP_CMAX tokens). Per (block, activation row, half): vpmaddubsw of
+ * the unsigned weight bytes with the activation's 4 bytes broadcast gives
+ * int16 pair sums per row.
  *
  * Q4_0: nibbles 0..15 x |a| <= 128 give pairs <= 3840, so the 8 products of
  *   a block add up in int16 (<= 30720) and one vpmaddwd with ones makes the
@@ -26,7 +26,15 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define RP_CMAX 4   /* activation rows per register block */
+/* Activation rows per register block (at most 8; -DRP_CMAX=n to experiment).
+ * 8 measured fastest on the test machine (vs 2..6) even though the float
+ * accumulators then spill to the stack (one load and store per block and
+ * row): the weight loads, unpacking and scale conversion are shared by more
+ * rows. */
+#ifndef RP_CMAX
+#define RP_CMAX 8
+#endif
+#define RP_CMAX_ARR 8
 
 static inline __m256i bcast4(const int8_t *p) {
     int32_t v;
@@ -40,7 +48,7 @@ static inline __attribute__((always_inline)) void kern_q4_0(const int C, const i
                                                             int64_t auxs, float *s, int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * sizeof(cllm_block_q4_0);
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    __m256 acc[RP_CMAX];
+    __m256 acc[RP_CMAX_ARR];
 #pragma GCC unroll 8
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
@@ -78,7 +86,7 @@ static inline __attribute__((always_inline)) void kern_q8_0(const int C, const i
                                                             int64_t auxs, float *s, int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * sizeof(cllm_block_q8_0);
     const __m256i bias = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
-    __m256 acc[RP_CMAX];
+    __m256 acc[RP_CMAX_ARR];
     __m256i W[8];   /* signed weights of the block (sign source, read from L1) */
 #pragma GCC unroll 8
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
@@ -113,31 +121,31 @@ static inline __attribute__((always_inline)) void kern_q8_0(const int C, const i
     for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
 }
 
-/* The activation rows in blocks of RP_CMAX, then the remainder, for each
- * half of the group. */
+/* Both halves of the group, activation rows in blocks of RP_CMAX then the
+ * remainder. */
 #define DRIVER(NAME, KERN)                                                                                   \
     static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,     \
                      const cllm_rp_aux *aux, int64_t auxs) {                                                 \
-        const int64_t nb = n / 32;                                                                           \
-        const uint8_t *a8 = a;                                                                               \
-        for (int hf = 0; hf < 2; hf++) {                                                                     \
-            int c = 0;                                                                                       \
-            for (; c + RP_CMAX <= nc; c += RP_CMAX)                                                          \
-                KERN(RP_CMAX, hf, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs,            \
-                     s + (int64_t)c * lds, lds);                                                             \
-            const uint8_t *ac = a8 + (size_t)c * as;                                                         \
-            const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                                 \
-            float *sc = s + (int64_t)c * lds;                                                                \
-            switch (nc - c) {                                                                                \
-            case 3: KERN(3, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;                                   \
-            case 2: KERN(2, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;                                   \
-            case 1: KERN(1, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;                                   \
-            default: break;                                                                                  \
+        for (int hf = 0; hf < 2; hf++)                                                                       \
+            for (int c = 0; c < nc; c += RP_CMAX) {                                                          \
+                const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                     \
+                const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
+                float *sc = s + (int64_t)c * lds;                                                            \
+                switch (nc - c < RP_CMAX ? nc - c : RP_CMAX) {                                               \
+                case 8: KERN(8, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                case 7: KERN(7, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                case 6: KERN(6, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                case 5: KERN(5, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                case 4: KERN(4, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                case 3: KERN(3, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                case 2: KERN(2, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                case 1: KERN(1, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                default: break;                                                                              \
+                }                                                                                            \
             }                                                                                                \
-        }                                                                                                    \
     }
 
-_Static_assert(RP_CMAX == 4, "the remainder switch covers 1..3");
+_Static_assert(RP_CMAX <= RP_CMAX_ARR, "the switch covers 1..8");
 
 DRIVER(gemm_rp_q4_0_avx2, kern_q4_0)
 DRIVER(gemm_rp_q8_0_avx2, kern_q8_0)

@@ -25,7 +25,15 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define RPK_CMAX 4
+/* Activation rows per register block (at most 8; -DRPK_CMAX=n to experiment).
+ * 8 measured fastest on the test machine (vs 2..6) even though the float
+ * accumulators then spill to the stack (one load and store per block and
+ * row): the weight loads, unpacking and scale conversion are shared by more
+ * rows. */
+#ifndef RPK_CMAX
+#define RPK_CMAX 8
+#endif
+#define RPK_CMAX_ARR 8
 #define RPK_GB 2496   /* bytes per Q4_K super-block group */
 #define RP6_GB 4384   /* bytes per Q6_K super-block group */
 
@@ -44,7 +52,7 @@ static inline __attribute__((always_inline)) void kern_q4_K(const int C, const i
                                                             const uint8_t *a, size_t as, const cllm_rp_aux *aux,
                                                             int64_t auxs, float *s, int64_t lds) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[RPK_CMAX];
+    __m256 acc[RPK_CMAX_ARR];
     __m256i sc16[8];   /* per sub-block: the 8 rows' scales, in both int16 halves */
 #pragma GCC unroll 8
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
@@ -56,7 +64,7 @@ static inline __attribute__((always_inline)) void kern_q4_K(const int C, const i
         for (int sb = 0; sb < 8; sb++)
             _mm256_storeu_si256(&sc16[sb], dup16(_mm256_cvtepu8_epi32(
                                                _mm_loadl_epi64((const __m128i *)(blk + 64 + 16 * sb + 8 * hf)))));
-        __m256i isum[RPK_CMAX];
+        __m256i isum[RPK_CMAX_ARR];
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) isum[c] = _mm256_setzero_si256();
 #pragma GCC unroll 1
@@ -105,7 +113,7 @@ static inline __attribute__((always_inline)) void kern_q4_K(const int C, const i
 
 static inline __attribute__((always_inline)) void kern_q6_K(const int C, const int hf, int64_t nb, const uint8_t *wg,
                                                             const uint8_t *a, size_t as, float *s, int64_t lds) {
-    __m256 acc[RPK_CMAX];
+    __m256 acc[RPK_CMAX_ARR];
     __m256i sc16[16];   /* per sub-block: the rows' signed scales in both int16 halves */
     __m256i zp[8];      /* per sub-block pair: the rows' (-32 * scale) for sub-blocks 2m, 2m+1 */
 #pragma GCC unroll 8
@@ -125,7 +133,7 @@ static inline __attribute__((always_inline)) void kern_q6_K(const int C, const i
             _mm256_storeu_si256(&zp[m], _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi32(n0, 5), lo16),
                                                         _mm256_slli_epi32(n1, 21)));
         }
-        __m256i isum[RPK_CMAX];
+        __m256i isum[RPK_CMAX_ARR];
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
             const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
@@ -165,49 +173,36 @@ static inline __attribute__((always_inline)) void kern_q6_K(const int C, const i
     for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
 }
 
-static void gemm_rp_q4_K_avx2(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,
-                              const cllm_rp_aux *aux, int64_t auxs) {
-    const int64_t nb = n / 256;
-    const uint8_t *a8 = a;
-    for (int hf = 0; hf < 2; hf++) {
-        int c = 0;
-        for (; c + RPK_CMAX <= nc; c += RPK_CMAX)
-            kern_q4_K(RPK_CMAX, hf, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs,
-                      s + (int64_t)c * lds, lds);
-        const uint8_t *ac = a8 + (size_t)c * as;
-        const cllm_rp_aux *xc = aux + (int64_t)c * auxs;
-        float *sc = s + (int64_t)c * lds;
-        switch (nc - c) {
-        case 3: kern_q4_K(3, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;
-        case 2: kern_q4_K(2, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;
-        case 1: kern_q4_K(1, hf, nb, wg, ac, as, xc, auxs, sc, lds); break;
-        default: break;
-        }
+/* Both halves of the group, activation rows in blocks of RPK_CMAX then the
+ * remainder. */
+#define CALL_Q4_K(C) kern_q4_K(C, hf, n / 256, wg, ac, as, xc, auxs, sc, lds)
+#define CALL_Q6_K(C) (void)xc, kern_q6_K(C, hf, n / 256, wg, ac, as, sc, lds)
+#define DRIVER(NAME, CALL)                                                                                   \
+    static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,     \
+                     const cllm_rp_aux *aux, int64_t auxs) {                                                 \
+        for (int hf = 0; hf < 2; hf++)                                                                       \
+            for (int c = 0; c < nc; c += RPK_CMAX) {                                                         \
+                const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                     \
+                const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
+                float *sc = s + (int64_t)c * lds;                                                            \
+                switch (nc - c < RPK_CMAX ? nc - c : RPK_CMAX) {                                             \
+                case 8: CALL(8); break;                                                                      \
+                case 7: CALL(7); break;                                                                      \
+                case 6: CALL(6); break;                                                                      \
+                case 5: CALL(5); break;                                                                      \
+                case 4: CALL(4); break;                                                                      \
+                case 3: CALL(3); break;                                                                      \
+                case 2: CALL(2); break;                                                                      \
+                case 1: CALL(1); break;                                                                      \
+                default: break;                                                                              \
+                }                                                                                            \
+            }                                                                                                \
     }
-}
 
-static void gemm_rp_q6_K_avx2(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,
-                              const cllm_rp_aux *aux, int64_t auxs) {
-    (void)aux;
-    (void)auxs;
-    const int64_t nb = n / 256;
-    const uint8_t *a8 = a;
-    for (int hf = 0; hf < 2; hf++) {
-        int c = 0;
-        for (; c + RPK_CMAX <= nc; c += RPK_CMAX)
-            kern_q6_K(RPK_CMAX, hf, nb, wg, a8 + (size_t)c * as, as, s + (int64_t)c * lds, lds);
-        const uint8_t *ac = a8 + (size_t)c * as;
-        float *sc = s + (int64_t)c * lds;
-        switch (nc - c) {
-        case 3: kern_q6_K(3, hf, nb, wg, ac, as, sc, lds); break;
-        case 2: kern_q6_K(2, hf, nb, wg, ac, as, sc, lds); break;
-        case 1: kern_q6_K(1, hf, nb, wg, ac, as, sc, lds); break;
-        default: break;
-        }
-    }
-}
+_Static_assert(RPK_CMAX <= RPK_CMAX_ARR, "the switch covers 1..8");
 
-_Static_assert(RPK_CMAX == 4, "the remainder switches cover 1..3");
+DRIVER(gemm_rp_q4_K_avx2, CALL_Q4_K)
+DRIVER(gemm_rp_q6_K_avx2, CALL_Q6_K)
 
 cllm_gemm_rp_fn cllm_cpu_avx2_gemm_rp_k(cllm_type t) {
     return t == CLLM_TYPE_Q4_K ? gemm_rp_q4_K_avx2 : t == CLLM_TYPE_Q6_K ? gemm_rp_q6_K_avx2 : NULL;
