@@ -51,10 +51,48 @@ typedef struct cllm_type_kernels {
     cllm_gemm_rp_fn gemm_rp;   /* NULL: weights of this type are not repacked */
 } cllm_type_kernels;
 
+/* Attention tile kernels (used by src/ops/attention.c; docs/kernels.md).
+ * Attention is computed per (KV head, tile of nr query rows, chunk of up to
+ * CLLM_ATTN_CELLS cache cells): the chunk's K slices are converted to float
+ * once, transposed (kt: hd rows of cells), its V slices once (vc: one row
+ * per cell), then S = scale * Q K^T, an online-softmax update per row and
+ * acc = f * acc + P V run on the float tiles. ncp is the chunk width padded
+ * to CLLM_ATTN_CW cells, hdp the head dim padded to CLLM_ATTN_CW floats. All
+ * pointers are borrowed; no alignment is required. K/V head slices of cell
+ * j are base + cid[j] * row_bytes, of type F32, F16 or Q8_0 (hd % 32 == 0). */
+#define CLLM_ATTN_CELLS 64
+#define CLLM_ATTN_CW 16
+typedef struct cllm_attn_kernels {
+    /* y[i] = expf(x[i]), i < n (y may alias x); -inf and x < -87.3 give 0. */
+    void (*exp)(int n, const float *x, float *y);
+    /* kt[d*ldk + j] = K_j[d] for d < hd, j < nc; 0 for nc <= j < ncp. */
+    void (*k_pack)(cllm_type t, int hd, int nc, const char *base, size_t row_bytes, const int32_t *cid,
+                   float *kt, int ldk);
+    /* vc[j*ldv + d] = V_j[d] for j < nc, d < hd; 0 for hd <= d < hdp. */
+    void (*v_pack)(cllm_type t, int hd, int nc, const char *base, size_t row_bytes, const int32_t *cid,
+                   float *vc, int ldv);
+    /* s[r*lds + j] = scale * sum_{d<hd} q[r*ldq + d] * kt[d*ldk + j],
+     * r < nr, j < ncp (ncp % CLLM_ATTN_CW == 0, ncp <= CLLM_ATTN_CELLS). */
+    void (*qk)(int hd, int nr, int ncp, const float *q, int ldq, const float *kt, int ldk, float scale, float *s,
+               int lds);
+    /* Online-softmax update of one score row s[0..ncp): cells whose bit in
+     * vis is clear are masked. With cm the max visible score: when no cell
+     * is visible, s becomes all 0 and 1 is returned (*m, *l unchanged);
+     * else m' = max(*m, cm), s[j] = exp(s[j] - m') (0 when masked),
+     * *l = *l * f + sum(s), *m = m', and f = exp(old *m - m') (0 when the
+     * old *m was -inf) is returned: the factor to rescale the row's acc by. */
+    float (*softmax)(int ncp, float *s, uint64_t vis, float *m, float *l);
+    /* acc[r*lda + d] = f[r] * acc[r*lda + d] + sum_{j<nc} p[r*ldp + j] * vc[j*ldv + d],
+     * r < nr, d < hdp (hdp % CLLM_ATTN_CW == 0). */
+    void (*pv)(int hdp, int nr, int nc, const float *p, int ldp, const float *vc, int ldv, const float *f,
+               float *acc, int lda);
+} cllm_attn_kernels;
+
 typedef struct cllm_kernels {
     const char *name;                                   /* "scalar", "avx2", ... */
     cllm_type_kernels type[CLLM_TYPE_COUNT];            /* indexed by weight type */
     cllm_from_float_fn from_float[CLLM_TYPE_COUNT];     /* indexed by activation type */
+    cllm_attn_kernels attn;                             /* attention tiles (every table fills all) */
 } cllm_kernels;
 
 typedef struct cllm_cpu_features {

@@ -42,6 +42,8 @@ static const cllm_kernels g_scalar = {
         [CLLM_TYPE_Q8_1] = cllm_quantize_row_q8_1,
         [CLLM_TYPE_Q8_K] = cllm_quantize_row_q8_K,
     },
+    .attn = {cllm_cpu_attn_exp_ref, cllm_cpu_attn_k_pack_ref, cllm_cpu_attn_v_pack_ref, cllm_cpu_attn_qk_ref,
+             cllm_cpu_attn_softmax_ref, cllm_cpu_attn_pv_ref},
 };
 
 const cllm_kernels *cllm_kernels_scalar(void) { return &g_scalar; }
