@@ -204,43 +204,51 @@ static void test_qk_pv(const char *name, const cllm_attn_kernels *k) {
 static void test_softmax(const char *name, const cllm_attn_kernels *k) {
     int bad = 0;
     double worst = 0;
-    for (int it = 0; it < 400; it++) {
-        const int ncp = 16 * (1 + (int)(urand() % 4));
-        float s[64], s1[64], s2[64];
-        for (int j = 0; j < 64; j++) s[j] = frand() * 8.0f;
-        uint64_t vis;
-        switch (it % 5) {
-        case 0: vis = ~0ull; break;
-        case 1: vis = 0; break;
-        case 2: vis = 1ull << (urand() % (unsigned)ncp); break;
-        default: vis = ((uint64_t)urand() << 40) ^ ((uint64_t)urand() << 20) ^ urand(); break;
+    for (int it = 0; it < 120; it++) {
+        const int ncp = 16 * (1 + (int)(urand() % 4)), nr = 1 + (int)(urand() % 11), lds = 70;
+        float s[11 * 70], s1[11 * 70], s2[11 * 70];
+        uint64_t vis[11];
+        float m1[11], l1[11], m2[11], l2[11], f1[11], f2[11];
+        for (int i = 0; i < 11 * 70; i++) s[i] = frand() * 8.0f;
+        for (int r = 0; r < nr; r++) {
+            switch ((it + r) % 5) {
+            case 0: vis[r] = ~0ull; break;
+            case 1: vis[r] = 0; break;
+            case 2: vis[r] = 1ull << (urand() % (unsigned)ncp); break;
+            default: vis[r] = ((uint64_t)urand() << 40) ^ ((uint64_t)urand() << 20) ^ urand(); break;
+            }
+            const int st = (it / 5 + r) % 3;   /* running state: fresh, below, above the chunk's max */
+            m1[r] = m2[r] = st == 0 ? -INFINITY : st == 1 ? -9.0f : 9.0f;
+            l1[r] = l2[r] = st == 0 ? 0.0f : 3.5f;
         }
-        const int st = (it / 5) % 3;   /* running state: fresh, below, above the chunk's max */
-        float m1 = st == 0 ? -INFINITY : st == 1 ? -9.0f : 9.0f, l1 = st == 0 ? 0.0f : 3.5f;
-        float m2 = m1, l2 = l1;
         memcpy(s1, s, sizeof s);
         memcpy(s2, s, sizeof s);
-        const float f1 = cllm_cpu_attn_softmax_ref(ncp, s1, vis, &m1, &l1);
-        const float f2 = k->softmax(ncp, s2, vis, &m2, &l2);
-        bool any = false;
-        for (int j = 0; j < ncp; j++) any |= (vis >> j) & 1;
-        if (!any) {
-            bad += f1 != 1.0f || f2 != 1.0f || m2 != m1 || l2 != l1;
-            for (int j = 0; j < ncp; j++) bad += s2[j] != 0.0f || s1[j] != 0.0f;
-            continue;
-        }
-        bad += m1 != m2;
-        for (int j = 0; j < ncp; j++) {
-            if (!((vis >> j) & 1)) {
-                bad += s2[j] != 0.0f;
+        cllm_cpu_attn_softmax_ref(nr, ncp, s1, lds, vis, m1, l1, f1);
+        k->softmax(nr, ncp, s2, lds, vis, m2, l2, f2);
+        for (int r = 0; r < nr; r++) {
+            const float *a = s1 + r * lds, *b = s2 + r * lds;
+            bool any = false;
+            for (int j = 0; j < ncp; j++) any |= (vis[r] >> j) & 1;
+            for (int j = ncp; j < lds; j++) bad += b[j] != s[r * lds + j];   /* untouched */
+            if (!any) {
+                bad += f1[r] != 1.0f || f2[r] != 1.0f || m2[r] != m1[r] || l2[r] != l1[r];
+                for (int j = 0; j < ncp; j++) bad += a[j] != 0.0f || b[j] != 0.0f;
                 continue;
             }
-            worst = fmax(worst, relerr(s1[j], s2[j], 1e-30));
+            bad += m1[r] != m2[r];
+            for (int j = 0; j < ncp; j++) {
+                if (!((vis[r] >> j) & 1)) {
+                    bad += b[j] != 0.0f;
+                    continue;
+                }
+                worst = fmax(worst, relerr(a[j], b[j], 1e-30));
+            }
+            worst = fmax(worst, relerr(f1[r], f2[r], 1e-30));
+            worst = fmax(worst, relerr(l1[r], l2[r], 1e-30));
+            if (isinf(m1[r]) && f2[r] != 0.0f) bad++;
         }
-        for (int j = ncp; j < 64; j++) bad += s2[j] != s[j];
-        worst = fmax(worst, relerr(f1, f2, 1e-30));
-        worst = fmax(worst, relerr(l1, l2, 1e-30));
-        if (st == 0) bad += f2 != 0.0f;
+        for (int r = nr; r < 11; r++)
+            for (int j = 0; j < lds; j++) bad += s2[r * lds + j] != s[r * lds + j];
     }
     CHECK(bad == 0 && worst < 2e-6, "%s softmax: %d bad, worst rel err %.3g", name, bad, worst);
 }
@@ -347,6 +355,7 @@ static void test_attention_vs_naive(void) {
         {97, 5, 8, 2, 80},      /* head dim 80 (F32/F16) */
         {70, 4, 3, 3, 40},      /* no GQA, head dim 40 */
         {300, 1, 32, 4, 64},    /* decode: one token, 8 query heads per kv head */
+        {130, 30, 6, 2, 64},    /* 90 rows per kv head: a token's 3 rows split across tiles */
     };
     cllm_ops_limits lim = {.n_threads = 2, .n_batch = 16, .max_row = 256, .n_ctx = 300, .head_dim = 128};
     cllm_ops_ctx *c = NULL;

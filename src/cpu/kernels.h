@@ -75,13 +75,14 @@ typedef struct cllm_attn_kernels {
      * r < nr, j < ncp (ncp % CLLM_ATTN_CW == 0, ncp <= CLLM_ATTN_CELLS). */
     void (*qk)(int hd, int nr, int ncp, const float *q, int ldq, const float *kt, int ldk, float scale, float *s,
                int lds);
-    /* Online-softmax update of one score row s[0..ncp): cells whose bit in
-     * vis is clear are masked. With cm the max visible score: when no cell
-     * is visible, s becomes all 0 and 1 is returned (*m, *l unchanged);
-     * else m' = max(*m, cm), s[j] = exp(s[j] - m') (0 when masked),
-     * *l = *l * f + sum(s), *m = m', and f = exp(old *m - m') (0 when the
-     * old *m was -inf) is returned: the factor to rescale the row's acc by. */
-    float (*softmax)(int ncp, float *s, uint64_t vis, float *m, float *l);
+    /* Online-softmax update of the score rows s[r*lds + 0..ncp), r < nr,
+     * with running max m[r] and sum l[r]: cells whose bit in vis[r] is clear
+     * are masked. With cm the row's max visible score: when no cell is
+     * visible, the row becomes all 0 and f[r] = 1 (m[r], l[r] unchanged);
+     * else m' = max(m[r], cm), s[j] = exp(s[j] - m') (0 when masked),
+     * f[r] = exp(m[r] - m') (0 when m[r] was -inf), l[r] = l[r] * f[r] +
+     * sum(s), m[r] = m'. f[r] is the factor to rescale the row's acc by. */
+    void (*softmax)(int nr, int ncp, float *s, int lds, const uint64_t *vis, float *m, float *l, float *f);
     /* acc[r*lda + d] = f[r] * acc[r*lda + d] + sum_{j<nc} p[r*ldp + j] * vc[j*ldv + d],
      * r < nr, d < hdp (hdp % CLLM_ATTN_CW == 0). */
     void (*pv)(int hdp, int nr, int nc, const float *p, int ldp, const float *vc, int ldv, const float *f,

@@ -41,7 +41,7 @@ void cllm_cpu_attn_v_pack_ref(cllm_type t, int hd, int nc, const char *base, siz
                               float *vc, int ldv);
 void cllm_cpu_attn_qk_ref(int hd, int nr, int ncp, const float *q, int ldq, const float *kt, int ldk, float scale,
                           float *s, int lds);
-float cllm_cpu_attn_softmax_ref(int ncp, float *s, uint64_t vis, float *m, float *l);
+void cllm_cpu_attn_softmax_ref(int nr, int ncp, float *s, int lds, const uint64_t *vis, float *m, float *l, float *f);
 void cllm_cpu_attn_pv_ref(int hdp, int nr, int nc, const float *p, int ldp, const float *vc, int ldv, const float *f,
                           float *acc, int lda);
 /* Element d of one cached head slice of type t (F32, F16 or Q8_0) as float. */

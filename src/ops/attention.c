@@ -29,7 +29,7 @@
 #include <math.h>
 #include <string.h>
 
-#define AT_ROWS 32
+#define AT_ROWS 64
 #define AT_CELLS CLLM_ATTN_CELLS
 
 static size_t pad_cw(int n) { return (size_t)(n + CLLM_ATTN_CW - 1) / CLLM_ATTN_CW * CLLM_ATTN_CW; }
@@ -153,7 +153,7 @@ static void attn_run(void *arg, int64_t i0, int64_t i1, int ith) {
             if (!any) continue;
             ak->k_pack(a->kv_type, hd, nc, kbase, a->kv_row_bytes, cid, kt, AT_CELLS);
             ak->qk(hd, nr, ncp, qf, hdp, kt, AT_CELLS, a->scale, sc, AT_CELLS);
-            for (int r = 0; r < nr; r++) fac[r] = ak->softmax(ncp, sc + (size_t)r * AT_CELLS, vis[r], &mx[r], &sum[r]);
+            ak->softmax(nr, ncp, sc, AT_CELLS, vis, mx, sum, fac);
             ak->v_pack(a->kv_type, hd, nc, vbase, a->kv_row_bytes, cid, vc, hdp);
             ak->pv(hdp, nr, nc, sc, AT_CELLS, vc, hdp, fac, acc, hdp);
         }

@@ -172,7 +172,7 @@ AI float hsum8(__m256 v) {
     return _mm_cvtss_f32(x);
 }
 
-static float softmax_avx2(int ncp, float *s, uint64_t vis, float *m, float *l) {
+AI float sm_row(int ncp, float *s, uint64_t vis, float *m, float *l) {
     const int nv = ncp / 8;
     const __m256 ninf = _mm256_set1_ps(-INFINITY);
     const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -189,7 +189,7 @@ static float softmax_avx2(int ncp, float *s, uint64_t vis, float *m, float *l) {
         return 1.0f;
     }
     const float mn = cm > *m ? cm : *m;
-    const float f = *m == -INFINITY ? 0.0f : _mm256_cvtss_f32(exp256(_mm256_set1_ps(*m - mn)));
+    const float f = *m == -INFINITY ? 0.0f : mn == *m ? 1.0f : _mm256_cvtss_f32(exp256(_mm256_set1_ps(*m - mn)));
     const __m256 mb = _mm256_set1_ps(mn);
     __m256 sum = _mm256_setzero_ps();
     for (int v = 0; v < nv; v++) {
@@ -200,6 +200,10 @@ static float softmax_avx2(int ncp, float *s, uint64_t vis, float *m, float *l) {
     *l = *l * f + hsum8(sum);
     *m = mn;
     return f;
+}
+
+static void softmax_avx2(int nr, int ncp, float *s, int lds, const uint64_t *vis, float *m, float *l, float *f) {
+    for (int r = 0; r < nr; r++) f[r] = sm_row(ncp, s + (size_t)r * lds, vis[r], m + r, l + r);
 }
 
 /* ---- acc = f * acc + P V: blocks of R rows x 16 dims ---- */

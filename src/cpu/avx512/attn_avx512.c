@@ -8,7 +8,8 @@
  *     in registers (16x16 transpose: unpack, shuffle, two 128-bit shuffles);
  *   - qk: 4 rows x 64 cells of zmm accumulators; per dim one broadcast of
  *     q[r][d] per row and 4 loads of the K^T row d, 16 FMAs;
- *   - softmax: mask from the visibility bits, max, exp, sum, in registers;
+ *   - softmax: 4 rows at a time (their reductions and exps overlap): masked
+ *     loads from the visibility bits, max, exp, sum, in registers;
  *   - pv: 4 rows x 64 dims of zmm accumulators (started from f[r] * acc),
  *     per cell 4 loads of the V row and one broadcast of p[r][j] per row. */
 #include "cpu/avx512/avx512_impl.h"
@@ -173,32 +174,60 @@ static void qk_avx512(int hd, int nr, int ncp, const float *q, int ldq, const fl
     }
 }
 
-/* ---- online softmax row update ---- */
-static float softmax_avx512(int ncp, float *s, uint64_t vis, float *m, float *l) {
-    const int nv = ncp / 16;
+/* ---- online softmax update ----
+ * R rows at once, so that the horizontal max/sum reductions and the exps of
+ * different rows overlap instead of forming one long dependency chain per
+ * row. The chunk is always handled as 4 vectors; lanes at or past ncp are
+ * neither read nor written (masked loads give -inf there). */
+AI void sm_rows(const int R, int ncp, float *s, int lds, const uint64_t *vis, float *m, float *l, float *f) {
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    __m512 x[4], mv = ninf;
-    for (int v = 0; v < nv; v++) {
-        x[v] = _mm512_mask_blend_ps((__mmask16)(vis >> (16 * v)), ninf, _mm512_loadu_ps(s + 16 * v));
-        mv = _mm512_max_ps(mv, x[v]);
+    __mmask16 valid[4];
+    for (int v = 0; v < 4; v++) valid[v] = 16 * v < ncp ? (__mmask16)0xffff : (__mmask16)0;
+    __m512 x[4][4];
+    float cm[4], mn[4], dm[16] = {0};
+    for (int r = 0; r < R; r++) {
+        __m512 mv = ninf;
+        for (int v = 0; v < 4; v++) {
+            const __mmask16 k = (__mmask16)(vis[r] >> (16 * v)) & valid[v];
+            x[r][v] = _mm512_mask_loadu_ps(ninf, k, s + (size_t)r * lds + 16 * v);
+            mv = _mm512_max_ps(mv, x[r][v]);
+        }
+        cm[r] = _mm512_reduce_max_ps(mv);
     }
-    const float cm = _mm512_reduce_max_ps(mv);
-    if (cm == -INFINITY) {
-        for (int v = 0; v < nv; v++) _mm512_storeu_ps(s + 16 * v, _mm512_setzero_ps());
-        return 1.0f;
+    for (int r = 0; r < R; r++) {
+        mn[r] = cm[r] > m[r] ? cm[r] : m[r];
+        dm[r] = cm[r] == -INFINITY ? 0.0f : m[r] - mn[r];   /* -inf when m[r] was -inf: exp gives 0 */
     }
-    const float mn = cm > *m ? cm : *m;
-    const float f = *m == -INFINITY ? 0.0f : _mm512_cvtss_f32(exp512(_mm512_set1_ps(*m - mn)));
-    const __m512 mb = _mm512_set1_ps(mn);
-    __m512 sum = _mm512_setzero_ps();
-    for (int v = 0; v < nv; v++) {
-        const __m512 e = exp512(_mm512_sub_ps(x[v], mb));
-        _mm512_storeu_ps(s + 16 * v, e);
-        sum = _mm512_add_ps(sum, e);
+    float fv[16];
+    _mm512_storeu_ps(fv, exp512(_mm512_loadu_ps(dm)));
+    for (int r = 0; r < R; r++) {
+        float *row = s + (size_t)r * lds;
+        f[r] = fv[r];
+        if (cm[r] == -INFINITY) {
+            for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(row + 16 * v, valid[v], _mm512_setzero_ps());
+            continue;
+        }
+        const __m512 mb = _mm512_set1_ps(mn[r]);
+        __m512 sum = _mm512_setzero_ps();
+        for (int v = 0; v < 4; v++) {
+            const __m512 e = exp512(_mm512_sub_ps(x[r][v], mb));
+            _mm512_mask_storeu_ps(row + 16 * v, valid[v], e);
+            sum = _mm512_add_ps(sum, e);
+        }
+        l[r] = l[r] * fv[r] + _mm512_reduce_add_ps(sum);
+        m[r] = mn[r];
     }
-    *l = *l * f + _mm512_reduce_add_ps(sum);
-    *m = mn;
-    return f;
+}
+
+static void softmax_avx512(int nr, int ncp, float *s, int lds, const uint64_t *vis, float *m, float *l, float *f) {
+    int r = 0;
+    for (; r + 4 <= nr; r += 4) sm_rows(4, ncp, s + (size_t)r * lds, lds, vis + r, m + r, l + r, f + r);
+    switch (nr - r) {
+    case 3: sm_rows(3, ncp, s + (size_t)r * lds, lds, vis + r, m + r, l + r, f + r); break;
+    case 2: sm_rows(2, ncp, s + (size_t)r * lds, lds, vis + r, m + r, l + r, f + r); break;
+    case 1: sm_rows(1, ncp, s + (size_t)r * lds, lds, vis + r, m + r, l + r, f + r); break;
+    default: break;
+    }
 }
 
 /* ---- acc = f * acc + P V ---- */

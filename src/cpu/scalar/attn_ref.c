@@ -56,7 +56,7 @@ void cllm_cpu_attn_qk_ref(int hd, int nr, int ncp, const float *q, int ldq, cons
         }
 }
 
-float cllm_cpu_attn_softmax_ref(int ncp, float *s, uint64_t vis, float *m, float *l) {
+static float softmax_row(int ncp, float *s, uint64_t vis, float *m, float *l) {
     float cm = -INFINITY;
     for (int j = 0; j < ncp; j++) {
         if (!((vis >> j) & 1)) s[j] = -INFINITY;
@@ -76,6 +76,10 @@ float cllm_cpu_attn_softmax_ref(int ncp, float *s, uint64_t vis, float *m, float
     *l = *l * f + sum;
     *m = mn;
     return f;
+}
+
+void cllm_cpu_attn_softmax_ref(int nr, int ncp, float *s, int lds, const uint64_t *vis, float *m, float *l, float *f) {
+    for (int r = 0; r < nr; r++) f[r] = softmax_row(ncp, s + (size_t)r * lds, vis[r], m + r, l + r);
 }
 
 void cllm_cpu_attn_pv_ref(int hdp, int nr, int nc, const float *p, int ldp, const float *vc, int ldv, const float *f,
