@@ -55,6 +55,29 @@ static void mm_convert(void *arg, int64_t i0, int64_t i1, int ith) {
     }
 }
 
+/* Repacked GEMM over row groups [g0, g1) of weight w (all in one weight),
+ * cache-blocked: the groups' weights (NG x 18-50 KB for TinyLlama shapes)
+ * stay in L2 while tiles of MM_RP_TT activation rows pass; each tile (up to
+ * 64 x 6 KB) stays in L2/L1 while the NG groups use it. Rows outer would
+ * instead re-stream every activation row from L3 once per 16-row group. */
+#define MM_RP_NG 4
+#define MM_RP_TT 64
+static void mm_rp_groups(const mm_task *t, const cllm_weight *w, int wi, int64_t g0, int64_t g1) {
+    const int64_t ne0 = w->ne0, ldy = w->ne1, nb = ne0 / 32;
+    const cllm_gemm_rp_fn gemm = t->c->kern->type[w->type].gemm_rp;
+    const size_t gbytes = cllm_repack_group_bytes(w->type, ne0);
+    const char *xa = t->xa;
+    float *y = t->y[wi];
+    for (int tb = 0; tb < t->n_tok; tb += MM_RP_TT) {
+        const int te = tb + MM_RP_TT < t->n_tok ? tb + MM_RP_TT : t->n_tok;
+        for (int64_t g = g0; g < g1; g++) {
+            const char *wg = (const char *)w->rp + (size_t)g * gbytes;
+            gemm(ne0, te - tb, &y[(int64_t)tb * ldy + g * CLLM_RP_ROWS], ldy, wg, xa + (size_t)tb * t->arow, t->arow,
+                 t->aux + (int64_t)tb * nb, nb);
+        }
+    }
+}
+
 /* Phase 2: blocks [b0, b1) of CLLM_MM_ROWS weight rows, all tokens. */
 static void mm_blocks(void *arg, int64_t b0, int64_t b1, int ith) {
     (void)ith;
@@ -62,25 +85,23 @@ static void mm_blocks(void *arg, int64_t b0, int64_t b1, int ith) {
     cllm_ops_ctx *c = t->c;
     const int64_t ne0 = t->w[0]->ne0;
     const char *xa = t->xa;
-    for (int64_t bk = b0; bk < b1; bk++) {
+    for (int64_t bk = b0; bk < b1;) {
         int wi = 0;
         while (wi + 1 < t->n_w && bk >= t->blk0[wi + 1]) wi++;
         const cllm_weight *w = t->w[wi];
+        if (w->rp && t->aux && c->kern->type[w->type].gemm_rp && t->n_tok >= cllm_repack_min_tokens(w->type)) {
+            /* up to MM_RP_NG groups of this weight at a time */
+            int64_t be = bk + MM_RP_NG < b1 ? bk + MM_RP_NG : b1;
+            if (be > t->blk0[wi + 1]) be = t->blk0[wi + 1];
+            mm_rp_groups(t, w, wi, bk - t->blk0[wi], be - t->blk0[wi]);
+            bk = be;
+            continue;
+        }
         const int64_t rb = (bk - t->blk0[wi]) * CLLM_MM_ROWS;
         const int64_t re = rb + CLLM_MM_ROWS < w->ne1 ? rb + CLLM_MM_ROWS : w->ne1;
         cllm_vec_dot_fn dot = c->kern->type[w->type].vec_dot;
         float *y = t->y[wi];
         const int64_t ldy = w->ne1;
-        if (w->rp && t->aux && c->kern->type[w->type].gemm_rp && t->n_tok >= cllm_repack_min_tokens(w->type)) {   /* repacked group: one GEMM call per token tile */
-            cllm_gemm_rp_fn gemm = c->kern->type[w->type].gemm_rp;
-            const int64_t nb = ne0 / 32;
-            const char *wg = (const char *)w->rp + (size_t)(rb / CLLM_RP_ROWS) * cllm_repack_group_bytes(w->type, ne0);
-            for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
-                const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
-                gemm(ne0, te - tb, &y[(int64_t)tb * ldy + rb], ldy, wg, xa + (size_t)tb * t->arow, t->arow, t->aux + (int64_t)tb * nb, nb);
-            }
-            continue;
-        }
         for (int tb = 0; tb < t->n_tok; tb += CLLM_MM_TOKS) {
             const int te = tb + CLLM_MM_TOKS < t->n_tok ? tb + CLLM_MM_TOKS : t->n_tok;
             if (te - tb == 1) {   /* one token (decode): plain dot products */
@@ -93,6 +114,7 @@ static void mm_blocks(void *arg, int64_t b0, int64_t b1, int ith) {
                                       xa + (size_t)tb * t->arow, t->arow);
             }
         }
+        bk++;
     }
 }
 
