@@ -51,10 +51,16 @@ typedef struct cllm_type_kernels {
     cllm_gemm_rp_fn gemm_rp;   /* NULL: weights of this type are not repacked */
 } cllm_type_kernels;
 
+/* y[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i] for n floats
+ * (y may alias g or u). SIMD versions use a polynomial exp with relative
+ * error ~1e-7 (src/cpu/<isa>/act_*.c). */
+typedef void (*cllm_swiglu_fn)(int64_t n, const float *g, const float *u, float *y);
+
 typedef struct cllm_kernels {
     const char *name;                                   /* "scalar", "avx2", ... */
     cllm_type_kernels type[CLLM_TYPE_COUNT];            /* indexed by weight type */
     cllm_from_float_fn from_float[CLLM_TYPE_COUNT];     /* indexed by activation type */
+    cllm_swiglu_fn swiglu;                              /* never NULL */
 } cllm_kernels;
 
 typedef struct cllm_cpu_features {

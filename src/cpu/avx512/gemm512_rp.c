@@ -10,7 +10,7 @@
  * and used for up to 16 activation rows (register block 16 rows x 16 rows),
  * whose int32 chains are issued in lockstep so that independent vpdpbusd
  * are always ready (one chain per row in turn measured ~20% slower: 8 deep
- * dependent chains); the caller (matmul.c) does the cache blocking. 
+ * dependent chains); the caller (matmul.c) does the cache blocking. */
 #include "cpu/avx512/avx512_impl.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"

@@ -42,6 +42,7 @@ static const cllm_kernels g_scalar = {
         [CLLM_TYPE_Q8_1] = cllm_quantize_row_q8_1,
         [CLLM_TYPE_Q8_K] = cllm_quantize_row_q8_K,
     },
+    .swiglu = cllm_cpu_swiglu_ref,
 };
 
 const cllm_kernels *cllm_kernels_scalar(void) { return &g_scalar; }
