@@ -42,7 +42,7 @@ static inline __attribute__((always_inline)) void kern(const int q4, const int C
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * gbs;
-        if (C <= 2) {   /* decode: memory-bound; keep a few blocks in flight ahead of the stream */
+        if (C <= 8) {   /* decode batches: memory-bound; keep a few blocks in flight ahead of the stream */
             const char *pf = (const char *)blk + 6 * gbs;
             for (size_t o = 0; o < gbs; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
         }
