@@ -28,6 +28,9 @@ void cllm_cpu_dot_q5_K_ref(int64_t n, float *s, const void *w, const void *a);
 void cllm_cpu_dot_q6_K_ref(int64_t n, float *s, const void *w, const void *a);
 void cllm_cpu_dot_iq4_xs_ref(int64_t n, float *s, const void *w, const void *a);
 
+/* ---- scalar activation functions (act_ref.c) ---- */
+void cllm_cpu_swiglu_ref(int64_t n, const float *g, const float *u, float *y);
+
 /* ---- scalar from_float ---- */
 void cllm_cpu_from_f32_ref(const float *x, void *y, int64_t n);  /* copy */
 void cllm_cpu_from_f16_ref(const float *x, void *y, int64_t n);

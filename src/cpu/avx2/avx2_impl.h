@@ -10,5 +10,6 @@ void cllm_cpu_avx2_fill(cllm_kernels *k);
 void cllm_cpu_avx2_fill_float(cllm_kernels *k);  /* float_avx2.c */
 void cllm_cpu_avx2_fill_quant(cllm_kernels *k);  /* dot_avx2.c */
 void cllm_cpu_avx2_fill_attn(cllm_kernels *k);   /* attn_avx2.c */
+void cllm_cpu_avx2_fill_act(cllm_kernels *k);    /* act_avx2.c */
 
 #endif

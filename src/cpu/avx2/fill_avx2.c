@@ -5,4 +5,5 @@ void cllm_cpu_avx2_fill(cllm_kernels *k) {
     cllm_cpu_avx2_fill_float(k);
     cllm_cpu_avx2_fill_quant(k);
     cllm_cpu_avx2_fill_attn(k);
+    cllm_cpu_avx2_fill_act(k);
 }

@@ -21,5 +21,6 @@ void cllm_cpu_avx512_fill_gemm_rp(cllm_kernels *k);
 void cllm_cpu_avx512_fill_gemm_rp_k(cllm_kernels *k); /* gemm512_rp_k.c: Q4_K */
 void cllm_cpu_avx512_fill_float(cllm_kernels *k, const cllm_cpu_features *f); /* float_avx512.c */
 void cllm_cpu_avx512_fill_attn(cllm_kernels *k);  /* attn_avx512.c */
+void cllm_cpu_avx512_fill_act(cllm_kernels *k); /* act512.c: SwiGLU */
 
 #endif
