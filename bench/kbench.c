@@ -189,6 +189,7 @@ int main(int argc, char **argv) {
          * not choose (plain AVX2 on a CPU with AVX-VNNI, see fill_avx2.c) */
         for (int i = 0; i < 6; i++) {
             const cllm_kernels *k = tables[i < 5 ? i : 1];
+            const bool px = i < 5 && k && k->type[t].gemm_rpx != NULL;   /* packed activations preferred, as in matmul.c */
             cllm_gemm_rp_fn gemm = k ? k->type[t].gemm_rp : NULL;
             const char *kname = k ? k->name : "";
 #if defined(CLLM_ARCH_X86)
@@ -200,13 +201,14 @@ int main(int argc, char **argv) {
 #else
             if (i == 5) gemm = NULL;
 #endif
-            if (!gemm || !cllm_repack_supported(t, cols, 2048)) continue;
+            if ((!gemm && !px) || !cllm_repack_supported(t, cols, 2048)) continue;
             const int64_t rows = 2048;
             const cllm_type at = k->type[t].act_type;
             const size_t ws = cllm_type_row_size(t, cols), as = cllm_type_row_size(at, cols);
             const size_t gb = cllm_repack_group_bytes(t, cols);
             uint8_t *w = cllm_amalloc(ws * rows), *rp = cllm_amalloc(gb * (size_t)(rows / CLLM_RP_ROWS));
             cllm_rp_aux *aux = malloc(sizeof(cllm_rp_aux) * (size_t)(cols / 32) * NTOK);
+            uint8_t *xp = malloc((size_t)NTOK * (size_t)(cols / 32) * CLLM_RPX_BLOCK(1));
             fill_weights(t, w, ws * rows);
             cllm_repack_rows(t, cols, rows, w, rp);
             for (int j = 0; j < NTOK; j++) {
@@ -218,13 +220,19 @@ int main(int argc, char **argv) {
             double res[3];
             for (int m = 0; m < 3; m++) {
                 const int ntok = ntoks[m];
+                if (px)
+                    for (int j = 0; j < ntok; j++) cllm_rpx_pack_row(acts + j * as, cols, j, ntok, xp);
                 uint64_t best = UINT64_MAX, t_start = cllm_time_ns();
                 int reps = 0;
                 do {
                     const uint64_t t0 = cllm_time_ns();
-                    for (int64_t g = 0; g < rows / CLLM_RP_ROWS; g++)
-                        gemm(cols, ntok, outs + g * CLLM_RP_ROWS, rows, rp + (size_t)g * gb, acts, as,
-                                           aux, cols / 32);
+                    for (int64_t g = 0; g < rows / CLLM_RP_ROWS; g++) {
+                        if (px)
+                            k->type[t].gemm_rpx(cols, ntok, outs + g * CLLM_RP_ROWS, rows, rp + (size_t)g * gb, xp);
+                        else
+                            gemm(cols, ntok, outs + g * CLLM_RP_ROWS, rows, rp + (size_t)g * gb, acts, as, aux,
+                                 cols / 32);
+                    }
                     const uint64_t dt = cllm_time_ns() - t0;
                     if (dt < best) best = dt;
                     reps++;
@@ -232,7 +240,9 @@ int main(int argc, char **argv) {
                 res[m] = ntok == 1 ? (double)(gb * (size_t)(rows / CLLM_RP_ROWS)) / (double)best
                                    : (double)rows * cols * ntok / (double)best;
             }
-            printf("%-7s %-8s %12.2f %12.2f %12.2f\n", cllm_type_name(t), kname, res[0], res[1], res[2]);
+            printf("%-7s %-8s %12.2f %12.2f %12.2f%s\n", cllm_type_name(t), kname, res[0], res[1], res[2],
+                   px ? "  (gemm_rpx)" : "");
+            free(xp);
             free(aux);
             cllm_afree(rp);
             cllm_afree(w);

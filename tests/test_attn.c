@@ -1,15 +1,14 @@
-/* test_attn.c: attention cost/visibility work (src/ops/attn_plan.c,
- * attn_v.c): (1) the AVX2 V conversion/axpy equal the scalar references;
- * (2) attention with a per-set visibility plan equals the full scan over
+/* test_attn.c: attention cost/visibility work (src/ops/attn_plan.c):
+ * (1) attention with a per-set visibility plan equals the full scan over
  * randomly interleaved cells of several sequences (shared prefix cells,
- * free cells, multi-sequence tokens) for F32/F16/Q8_0 caches; (3) through
+ * free cells, multi-sequence tokens) for F32/F16/Q8_0 caches; (2) through
  * the public API, a sequence's logits are bit-identical whether it is alone
  * in a small cache or shares a larger cache with other sequences whose
- * cells are interleaved with its own. */
+ * cells are interleaved with its own. The tile kernels themselves are
+ * tested in test_attn_kernels.c. */
 #include "cllm.h"
 #include "core/fp16.h"
 #include "cpu/kernels.h"
-#include "ops/attn_v.h"
 #include "ops/ops_cpu.h"
 #include "quant/blocks.h"
 #include "tensor/types.h"
@@ -23,41 +22,6 @@ static uint32_t rng = 12345;
 static float frand(void) {
     rng = rng * 1664525u + 1013904223u;
     return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static void test_v_helpers(void) {
-    cllm_attn_v_fns ref = cllm_attn_v_get(false), fast = cllm_attn_v_get(true);
-    const int hds[] = {32, 64, 128, 40};
-    for (size_t k = 0; k < sizeof hds / sizeof hds[0]; k++) {
-        const int hd = hds[k];
-        float x[128], a[128], b[128], y1[128], y2[128];
-        for (int i = 0; i < hd; i++) x[i] = frand() * 3;
-        cllm_fp16 h[128];
-        for (int i = 0; i < hd; i++) h[i] = cllm_fp32_to_fp16(x[i]);
-        ref.to_float(CLLM_TYPE_F16, h, a, hd);
-        fast.to_float(CLLM_TYPE_F16, h, b, hd);
-        CHECK(memcmp(a, b, sizeof(float) * hd) == 0, "F16 to float hd %d", hd);
-        ref.to_float(CLLM_TYPE_F32, x, a, hd);
-        fast.to_float(CLLM_TYPE_F32, x, b, hd);
-        CHECK(memcmp(a, b, sizeof(float) * hd) == 0 && memcmp(a, x, sizeof(float) * hd) == 0, "F32 hd %d", hd);
-        if (hd % QK8_0 == 0) {
-            cllm_block_q8_0 q[4];
-            for (int bI = 0; bI < hd / QK8_0; bI++) {
-                q[bI].d = cllm_fp32_to_fp16(0.01f + 0.003f * bI);
-                for (int i = 0; i < QK8_0; i++) q[bI].qs[i] = (int8_t)((int)(frand() * 127));
-            }
-            ref.to_float(CLLM_TYPE_Q8_0, q, a, hd);
-            fast.to_float(CLLM_TYPE_Q8_0, q, b, hd);
-            CHECK(memcmp(a, b, sizeof(float) * hd) == 0, "Q8_0 to float hd %d", hd);
-            CHECK(fabsf(a[1] - cllm_fp16_to_fp32(q[0].d) * q[0].qs[1]) == 0.0f, "Q8_0 value");
-        }
-        for (int i = 0; i < hd; i++) y1[i] = y2[i] = frand();
-        ref.axpy(hd, 0.37f, x, y1);
-        fast.axpy(hd, 0.37f, x, y2);
-        double w = 0;
-        for (int i = 0; i < hd; i++) w = fmax(w, fabs((double)y1[i] - y2[i]));
-        CHECK(w < 1e-6, "axpy hd %d: %g", hd, w);   /* FMA rounds once */
-    }
 }
 
 /* Plan vs full scan on interleaved cells. */
@@ -198,7 +162,6 @@ done:
 }
 
 int main(void) {
-    test_v_helpers();
     test_plan_vs_scan();
     test_require_shared("model-level isolation test needs the synthetic models");
     cllm_model *m = NULL;

@@ -327,6 +327,43 @@ static void compare_tiles(const cllm_kernels *k) {
     }
 }
 
+/* The table's SwiGLU against the scalar reference (libm expf): inputs over
+ * the whole useful range plus the extremes (-150, +-200, 0, the clamps), odd lengths for
+ * the tails, and y aliasing g as the engine uses it. */
+static void compare_swiglu(const cllm_kernels *k) {
+    enum { N = 1029 };
+    static float g[N], u[N], y[N], r[N];
+    for (int i = 0; i < N; i++) {
+        g[i] = (rnd_uniform() - 0.5f) * 40.0f;
+        u[i] = rnd_normal();
+    }
+    g[0] = -150.0f;
+    g[1] = -200.0f;
+    g[2] = 200.0f;
+    g[3] = 0.0f;
+    g[4] = -87.5f;
+    g[5] = 88.5f;
+    const int lens[] = {N, 1, 7, 15, 17, 33};
+    int bad = 0;
+    double worst = 0.0;
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        const int n = lens[li];
+        cllm_cpu_swiglu_ref(n, g, u, r);
+        memcpy(y, g, sizeof(float) * (size_t)n);
+        k->swiglu(n, y, u, y);   /* in place over g's copy */
+        for (int i = 0; i < n; i++) {
+            const double e = fabs((double)y[i] - (double)r[i]);
+            const double tol = 4e-7 * fabs((double)r[i]) + 1e-30;
+            if (e > worst && fabs(r[i]) > 0) worst = e / fabs((double)r[i]);
+            if (!(e <= tol) && !(isnan(r[i]) && isnan(y[i]))) {
+                if (bad++ < 5) printf("    swiglu %s n=%d i=%d g=%g: %g vs ref %g\n", k->name, n, i, g[i], y[i], r[i]);
+            }
+        }
+    }
+    CHECK(bad == 0, "%s swiglu matches the scalar reference within 4e-7 relative (worst %.2e, %d bad)", k->name, worst,
+          bad);
+}
+
 int main(void) {
     test_detect_dispatch();
     test_scalar_basics();
@@ -341,6 +378,7 @@ int main(void) {
         }
         compare_table(tables[i]);
         compare_tiles(tables[i]);
+        compare_swiglu(tables[i]);
     }
     compare_tiles(cllm_kernels_scalar());
     return test_finish();

@@ -164,6 +164,30 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
         }
         printf("  %-12s gemm_rp %s %lldx%lld: checked\n", kname, tname(t), (long long)ne0, (long long)ne1);
     }
+    /* gemm_rpx: the same products from activations packed in 16-token tiles
+     * (packed anew for each nc: the tail tile's layout depends on it) */
+    uint8_t *xp = at == CLLM_TYPE_Q8_0 ? malloc((size_t)NTOK * (size_t)nb * CLLM_RPX_BLOCK(1)) : NULL;
+    for (size_t ti = 0; xp && ti < sizeof tables / sizeof tables[0]; ti++) {
+        const cllm_kernels *k = tables[ti];
+        if (!k || !k->type[t].gemm_rpx) continue;
+        for (int nc = 1; nc <= NTOK; nc += (nc < 9 ? 1 : 2)) {
+            for (int c = 0; c < nc; c++) cllm_rpx_pack_row(a + (size_t)c * arow, ne0, c, nc, xp);
+            for (size_t i = 0; i < (size_t)(ne1 * NTOK); i++) out[i] = NAN;
+            for (int64_t g = 0; g < ne1 / CLLM_RP_ROWS; g++)
+                k->type[t].gemm_rpx(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * gbytes, xp);
+            float worst = 0;
+            for (int c = 0; c < nc; c++)
+                for (int64_t r = 0; r < ne1; r++) {
+                    const float d = fabsf(out[c * ne1 + r] - ref[c * ne1 + r]);
+                    worst = isnan(d) ? INFINITY : fmaxf(worst, d);
+                }
+            CHECK(worst <= 1e-5f * maxabs, "%s gemm_rpx %s n=%lld nc=%d: max diff %g (max |ref| %g)", k->name,
+                  tname(t), (long long)ne0, nc, worst, maxabs);
+            if (nc < NTOK) CHECK(isnan(out[nc * ne1]), "%s gemm_rpx wrote past nc=%d", k->name, nc);
+        }
+        printf("  %-8s gemm_rpx %s %lldx%lld: checked\n", k->name, tname(t), (long long)ne0, (long long)ne1);
+    }
+    free(xp);
     free(out);
     free(ref);
     free(aux);

@@ -9,11 +9,15 @@
  * per run goes to stderr (useful on a shared machine).
  * Each test runs once to warm up, then r timed runs; t/s is mean ± stddev.
  * --roofline also measures read bandwidth (2 threads summing a 1 GiB array,
- * best of 5) and reports tg as a percentage of bandwidth / model bytes. */
+ * best of 5) and reports tg as a percentage of bandwidth / model bytes, and
+ * the int8 dot-product peak of the bench's threads (cpu/peak.h), reporting
+ * pp as a percentage of peak / (weight MACs per token): the compute roofline
+ * of prompt processing on quantized weights. */
 #include "commands.h"
 #include "engine_util.h"
 #include "core/core.h"
 #include "cpu/kernels.h"
+#include "cpu/peak.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -211,9 +215,14 @@ int cllm_cmd_bench(int argc, char **argv) {
         R->sd = reps > 1 ? sqrt(var / (double)(reps - 1)) : 0.0;
     }
     double bw = roofline ? measure_bandwidth() : 0.0;
+    const char *peak_isa = "none";
+    const double peak = roofline ? cllm_cpu_int8_peak((int)threads, &peak_isa) : 0.0;
     const double size_gib = (double)cllm_model_size_bytes(m) / (1024.0 * 1024.0 * 1024.0);
     const double params_b = (double)cllm_model_n_params(m) / 1e9;
     const double roof_tps = bw > 0 ? bw * 1e9 / (double)cllm_model_size_bytes(m) : 0.0;
+    /* weight MACs per token: every parameter but the token-embedding lookup */
+    const double macs_tok = (double)cllm_model_n_params(m) - (double)cllm_model_n_vocab(m) * cllm_model_n_embd(m);
+    const double roof_pp = peak > 0 && macs_tok > 0 ? peak / macs_tok : 0.0;
     const char *name = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
     if (!strcmp(fmt, "md")) {
         printf("| model | arch | size | params | backend | threads | test | t/s |%s\n",
@@ -224,12 +233,16 @@ int cllm_cmd_bench(int argc, char **argv) {
                    size_gib, params_b, threads, res[i].test, res[i].mean, res[i].sd);
             if (roofline) {
                 if (res[i].test[0] == 't' && roof_tps > 0) printf(" %.0f%% |", 100.0 * res[i].mean / roof_tps);
+                else if (res[i].test[0] == 'p' && roof_pp > 0) printf(" %.0f%% |", 100.0 * res[i].mean / roof_pp);
                 else printf(" |");
             }
             printf("\n");
         }
-        if (roofline)
+        if (roofline) {
             printf("\nread bandwidth: %.1f GB/s (2 threads, 1 GiB, best of 5); tg roofline %.1f t/s\n", bw, roof_tps);
+            printf("int8 dot peak: %.1f GMAC/s (%ld threads, %s); %.3f G weight MACs/token; pp roofline %.1f t/s\n",
+                   peak * 1e-9, threads, peak_isa, macs_tok * 1e-9, roof_pp);
+        }
     } else {
         printf("{\"model\": \"%s\", \"arch\": \"%s\", \"size_bytes\": %llu, \"n_params\": %llu, \"threads\": %ld, "
                "\"kv_type\": \"%s\", \"results\": [",
@@ -245,6 +258,11 @@ int cllm_cmd_bench(int argc, char **argv) {
                 if (res[i].test[0] == 't') tg = res[i].mean;
             printf(", \"bandwidth_gbs\": %.2f, \"tg_roofline_tps\": %.2f, \"tg_pct_of_roofline\": %.1f", bw, roof_tps,
                    roof_tps > 0 ? 100.0 * tg / roof_tps : 0.0);
+            double pp = 0;
+            for (int i = 0; i < n_res; i++)
+                if (res[i].test[0] == 'p') pp = res[i].mean;
+            printf(", \"int8_peak_gmacs\": %.2f, \"pp_roofline_tps\": %.2f, \"pp_pct_of_roofline\": %.1f", peak * 1e-9,
+                   roof_pp, roof_pp > 0 ? 100.0 * pp / roof_pp : 0.0);
         }
         printf("}\n");
     }

@@ -44,17 +44,70 @@ typedef struct cllm_rp_aux {
 typedef void (*cllm_gemm_rp_fn)(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
                                 size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
 
+/* The same GEMM (Q4_0 / Q8_0 groups) against activations packed in tiles of
+ * CLLM_RPX_COLS rows (layout in cpu/repack.h, cllm_rpx_pack_row): x points
+ * at the tile of token 0; tokens [0, nc) are computed. With every address a
+ * compile-time offset from one pointer, the kernel spends no registers or
+ * uops on per-token pointers (measured ~12% faster than gemm_rp). */
+typedef void (*cllm_gemm_rpx_fn)(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x);
+
 typedef struct cllm_type_kernels {
     cllm_type act_type;        /* activation type this weight type dots with */
     cllm_vec_dot_fn vec_dot;   /* NULL: the type has no dot product */
     cllm_vec_dot_tile_fn vec_dot_tile; /* NULL: no tile kernel (use cllm_cpu_vec_dot_tile) */
-    cllm_gemm_rp_fn gemm_rp;   /* NULL: weights of this type are not repacked */
+    cllm_gemm_rp_fn gemm_rp;   /* NULL: no GEMM on repacked groups with row-major activations */
+    cllm_gemm_rpx_fn gemm_rpx; /* NULL: none with packed activations (preferred when set) */
 } cllm_type_kernels;
+
+/* Attention tile kernels (used by src/ops/attention.c; docs/kernels.md).
+ * Attention is computed per (KV head, tile of nr query rows, chunk of up to
+ * CLLM_ATTN_CELLS cache cells): the chunk's K slices are converted to float
+ * once, transposed (kt: hd rows of cells), its V slices once (vc: one row
+ * per cell), then S = scale * Q K^T, an online-softmax update per row and
+ * acc = f * acc + P V run on the float tiles. ncp is the chunk width padded
+ * to CLLM_ATTN_CW cells, hdp the head dim padded to CLLM_ATTN_CW floats. All
+ * pointers are borrowed; no alignment is required. K/V head slices of cell
+ * j are base + cid[j] * row_bytes, of type F32, F16 or Q8_0 (hd % 32 == 0). */
+#define CLLM_ATTN_CELLS 64
+#define CLLM_ATTN_CW 16
+typedef struct cllm_attn_kernels {
+    /* y[i] = expf(x[i]), i < n, for x[i] <= 88.3 (y may alias x); -inf and
+     * x < -87.3 give 0. Relative error < 1e-6 (tests/test_attn_kernels.c). */
+    void (*exp)(int n, const float *x, float *y);
+    /* kt[d*ldk + j] = K_j[d] for d < hd, j < nc; 0 for nc <= j < ncp. */
+    void (*k_pack)(cllm_type t, int hd, int nc, const char *base, size_t row_bytes, const int32_t *cid,
+                   float *kt, int ldk);
+    /* vc[j*ldv + d] = V_j[d] for j < nc, d < hd; 0 for hd <= d < hdp. */
+    void (*v_pack)(cllm_type t, int hd, int nc, const char *base, size_t row_bytes, const int32_t *cid,
+                   float *vc, int ldv);
+    /* s[r*lds + j] = scale * sum_{d<hd} q[r*ldq + d] * kt[d*ldk + j],
+     * r < nr, j < ncp (ncp % CLLM_ATTN_CW == 0, ncp <= CLLM_ATTN_CELLS). */
+    void (*qk)(int hd, int nr, int ncp, const float *q, int ldq, const float *kt, int ldk, float scale, float *s,
+               int lds);
+    /* Online-softmax update of the score rows s[r*lds + 0..ncp), r < nr,
+     * with running max m[r] and sum l[r]: cells whose bit in vis[r] is clear
+     * are masked. With cm the row's max visible score: when no cell is
+     * visible, the row becomes all 0 and f[r] = 1 (m[r], l[r] unchanged);
+     * else m' = max(m[r], cm), s[j] = exp(s[j] - m') (0 when masked),
+     * f[r] = exp(m[r] - m') (0 when m[r] was -inf), l[r] = l[r] * f[r] +
+     * sum(s), m[r] = m'. f[r] is the factor to rescale the row's acc by. */
+    void (*softmax)(int nr, int ncp, float *s, int lds, const uint64_t *vis, float *m, float *l, float *f);
+    /* acc[r*lda + d] = f[r] * acc[r*lda + d] + sum_{j<nc} p[r*ldp + j] * vc[j*ldv + d],
+     * r < nr, d < hdp (hdp % CLLM_ATTN_CW == 0). */
+    void (*pv)(int hdp, int nr, int nc, const float *p, int ldp, const float *vc, int ldv, const float *f,
+               float *acc, int lda);
+} cllm_attn_kernels;
+/* y[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i] for n floats
+ * (y may alias g or u). SIMD versions use a polynomial exp with relative
+ * error ~1e-7 (src/cpu/<isa>/act_*.c). */
+typedef void (*cllm_swiglu_fn)(int64_t n, const float *g, const float *u, float *y);
 
 typedef struct cllm_kernels {
     const char *name;                                   /* "scalar", "avx2", ... */
     cllm_type_kernels type[CLLM_TYPE_COUNT];            /* indexed by weight type */
     cllm_from_float_fn from_float[CLLM_TYPE_COUNT];     /* indexed by activation type */
+    cllm_attn_kernels attn;                             /* attention tiles (every table fills all) */
+    cllm_swiglu_fn swiglu;                              /* never NULL */
 } cllm_kernels;
 
 typedef struct cllm_cpu_features {

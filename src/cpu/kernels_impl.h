@@ -28,10 +28,27 @@ void cllm_cpu_dot_q5_K_ref(int64_t n, float *s, const void *w, const void *a);
 void cllm_cpu_dot_q6_K_ref(int64_t n, float *s, const void *w, const void *a);
 void cllm_cpu_dot_iq4_xs_ref(int64_t n, float *s, const void *w, const void *a);
 
+/* ---- scalar activation functions (act_ref.c) ---- */
+void cllm_cpu_swiglu_ref(int64_t n, const float *g, const float *u, float *y);
+
 /* ---- scalar from_float ---- */
 void cllm_cpu_from_f32_ref(const float *x, void *y, int64_t n);  /* copy */
 void cllm_cpu_from_f16_ref(const float *x, void *y, int64_t n);
 void cllm_cpu_from_bf16_ref(const float *x, void *y, int64_t n);
+
+/* ---- scalar attention tile kernels (attn_ref.c; cllm_attn_kernels) ---- */
+void cllm_cpu_attn_exp_ref(int n, const float *x, float *y);
+void cllm_cpu_attn_k_pack_ref(cllm_type t, int hd, int nc, const char *base, size_t row_bytes, const int32_t *cid,
+                              float *kt, int ldk);
+void cllm_cpu_attn_v_pack_ref(cllm_type t, int hd, int nc, const char *base, size_t row_bytes, const int32_t *cid,
+                              float *vc, int ldv);
+void cllm_cpu_attn_qk_ref(int hd, int nr, int ncp, const float *q, int ldq, const float *kt, int ldk, float scale,
+                          float *s, int lds);
+void cllm_cpu_attn_softmax_ref(int nr, int ncp, float *s, int lds, const uint64_t *vis, float *m, float *l, float *f);
+void cllm_cpu_attn_pv_ref(int hdp, int nr, int nc, const float *p, int ldp, const float *vc, int ldv, const float *f,
+                          float *acc, int lda);
+/* Element d of one cached head slice of type t (F32, F16 or Q8_0) as float. */
+float cllm_cpu_attn_elem(cllm_type t, const char *slice, int d);
 
 /* Unpack the 12-byte scale field of Q4_K / Q5_K into 8 6-bit scales and 8
  * 6-bit mins (one per 32 elements). */

@@ -116,6 +116,25 @@ void cllm_repack_rows(cllm_type t, int64_t ne0, int64_t ne1, const void *src, vo
     }
 }
 
+void cllm_rpx_pack_row(const void *q8, int64_t n, int tok, int n_tok, void *x) {
+    const cllm_block_q8_0 *y = q8;
+    const int64_t nb = n / 32;
+    const int t = tok / CLLM_RPX_COLS, c = tok % CLLM_RPX_COLS;
+    const int C = n_tok - t * CLLM_RPX_COLS < CLLM_RPX_COLS ? n_tok - t * CLLM_RPX_COLS : CLLM_RPX_COLS;
+    uint8_t *tile = (uint8_t *)x + (size_t)t * CLLM_RPX_COLS * (size_t)nb * CLLM_RPX_BLOCK(1);
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *blk = tile + (size_t)b * CLLM_RPX_BLOCK(C);
+        int32_t s = 0;
+        for (int i = 0; i < 32; i++) s += y[b].qs[i];
+        const float d = cllm_fp16_to_fp32(y[b].d);
+        const int32_t z4 = -8 * s, z8 = -128 * s;
+        memcpy(blk + 32 * c, y[b].qs, 32);
+        memcpy(blk + 32 * C + 4 * c, &d, 4);
+        memcpy(blk + 36 * C + 4 * c, &z4, 4);
+        memcpy(blk + 40 * C + 4 * c, &z8, 4);
+    }
+}
+
 void cllm_cpu_rp_aux_row(const void *a, int64_t n, cllm_rp_aux *aux) {
     const cllm_block_q8_0 *y = a;
     for (int64_t b = 0; b < n / 32; b++) {

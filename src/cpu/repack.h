@@ -48,6 +48,19 @@ size_t cllm_repack_group_bytes(cllm_type t, int64_t ne0);
  * groups of cllm_repack_group_bytes). Both borrowed; no overlap. */
 void cllm_repack_rows(cllm_type t, int64_t ne0, int64_t ne1, const void *src, void *dst);
 
+/* Packed activation tiles for gemm_rpx (Q4_0 / Q8_0 weights): tokens are
+ * grouped in tiles of CLLM_RPX_COLS; a tile holding C tokens (C < 16 only
+ * for the last) stores, per 32-element block b, CLLM_RPX_BLOCK(C) bytes:
+ *   qs[C][32] int8 (token c's quants), d[C] float (scales),
+ *   zs4[C] int32 (-8 * sum of the block's quants), zs8[C] int32 (-128 * sum).
+ * Tile t begins at t * CLLM_RPX_COLS * (n/32) * CLLM_RPX_BLOCK(1) bytes, so
+ * n_tok tokens take n_tok * (n/32) * 44 bytes in all. */
+#define CLLM_RPX_COLS 16
+#define CLLM_RPX_BLOCK(C) ((size_t)(C) * 44)
+/* Write token `tok` (of n_tok) from its Q8_0 row q8 (n elements) into the
+ * packed buffer x (both borrowed). */
+void cllm_rpx_pack_row(const void *q8, int64_t n, int tok, int n_tok, void *x);
+
 /* Fill the n/32 aux entries of one Q8_0 activation row a (n elements). */
 void cllm_cpu_rp_aux_row(const void *a, int64_t n, cllm_rp_aux *aux);
 /* The same for a Q8_K row (used by Q4_K groups): per super-block k, entry
@@ -64,5 +77,7 @@ void cllm_cpu_gemm_rp_q6_K_ref(int64_t n, int nc, float *s, int64_t lds, const v
                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
 void cllm_cpu_gemm_rp_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
+void cllm_cpu_gemm_rpx_q4_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x);
+void cllm_cpu_gemm_rpx_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x);
 
 #endif /* CLLM_CPU_REPACK_H */

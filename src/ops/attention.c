@@ -1,40 +1,51 @@
 /* attention.c: causal multi-sequence attention with GQA over one layer's KV
- * cells, tiled with an online softmax (running max and sum per row, as in
- * flash attention), so no score row of n_kv floats is ever materialised and
- * each V row is converted once per tile instead of once per (token, head).
+ * cells, flash-attention style: tiled, with an online softmax (running max
+ * and sum per row), so no score row of n_kv floats is ever materialised.
  *
  * Work item = (kv head g, tile of up to AT_ROWS rows), where a row is one
- * (token, query head of group g) pair; items are split over threads. For
- * each chunk of AT_CELLS cells: scores = scale * q.k with the kernel table's
- * dot product for the cache type (F32; F16 with the query converted to F16;
- * Q8_0 with the query quantized to Q8_0), masked (cell visible to token t
- * iff it belongs to every sequence of t and pos <= pos_t); then the V slices
- * of the chunk are converted to float once and accumulated into every row.
+ * (token, query head of group g) pair; items are split over threads. The
+ * tile's queries are rounded through the cache type's activation type (F16
+ * for an F16 cache, Q8_0 for Q8_0, as the dot products of ggml do) and kept
+ * as floats. For each chunk of up to CLLM_ATTN_CELLS cells, with the kernel
+ * table's attention kernels (cllm_attn_kernels, cpu/kernels.h):
+ *   - a visibility bit mask per row (cell visible to token t iff it belongs
+ *     to every sequence of t and pos <= pos_t), computed once per token and
+ *     chunk; a chunk that every token of the tile sees entirely (the common
+ *     causal case below the diagonal) needs no per-cell test;
+ *   - K of the chunk converted to float once, transposed (k_pack), V once
+ *     (v_pack); S = scale * Q K^T for the whole tile (qk);
+ *   - per row, the online-softmax update with a vectorised exp (softmax),
+ *     which returns the factor the row's accumulator must be rescaled by;
+ *   - acc = f * acc + P V for the whole tile (pv).
+ * Rows that see nothing at all give zeros.
  *
  * With a plan (cllm_attn_plan, built once per decode), rows are grouped by
  * sequence set and a tile only walks its set's visible-cell list, so a
  * sequence's cost follows the cells it uses, not the cache size or the
- * cells of other sequences. Without one, the cells [0, n_kv) are walked.
- * V conversion/accumulation go through attn_v.h (AVX2 or scalar). */
+ * cells of other sequences. Without one, the cells [0, n_kv) are walked. */
 #include "ops/ops_cpu.h"
-#include "ops/attn_v.h"
-#include "core/fp16.h"
-#include "quant/blocks.h"
 #include "tensor/types.h"
 
 #include <math.h>
 #include <string.h>
 
-#define AT_ROWS 32
-#define AT_CELLS 64
+#define AT_ROWS 64
+#define AT_CELLS CLLM_ATTN_CELLS
 
-/* Per-thread scratch this file needs, in floats, for head dim hd. */
+static size_t pad_cw(int n) { return (size_t)(n + CLLM_ATTN_CW - 1) / CLLM_ATTN_CW * CLLM_ATTN_CW; }
+
+/* Per-thread scratch this file needs, in floats, for head dim hd. Every
+ * part is a multiple of 16 floats, so each starts 64-byte aligned. */
 size_t cllm_attn_scratch_floats(int hd) {
-    return (size_t)AT_ROWS * hd          /* acc */
-         + (size_t)AT_ROWS * hd          /* converted queries (<= 4 bytes/element) */
-         + (size_t)AT_ROWS * AT_CELLS    /* scores */
-         + (size_t)AT_CELLS * hd         /* V chunk */
-         + 2 * AT_ROWS + 64;             /* running max and sum, slack */
+    const size_t hdp = pad_cw(hd);
+    return (size_t)AT_ROWS * hdp         /* queries as float */
+         + (size_t)AT_ROWS * hdp         /* acc */
+         + (size_t)AT_ROWS * AT_CELLS    /* scores / probabilities */
+         + hdp * AT_CELLS                /* K chunk, transposed */
+         + (size_t)AT_CELLS * hdp        /* V chunk */
+         + 3 * AT_ROWS                   /* running max, sum, rescale factor */
+         + hdp                           /* one query in the activation type (<= 4 bytes/element) */
+         + 64;                           /* slack */
 }
 
 #define AT_MAX_SETS 128
@@ -46,27 +57,30 @@ typedef struct attn_task {
     int n_sets;
     int64_t tiles;                      /* row tiles per kv head, all sets */
     int64_t tile_off[AT_MAX_SETS + 1];  /* first tile of each set */
-    cllm_attn_v_fns vf;
 } attn_task;
 
 static void attn_run(void *arg, int64_t i0, int64_t i1, int ith) {
     attn_task *t = arg;
     const cllm_attn_args *a = t->a;
     cllm_ops_ctx *c = t->c;
+    const cllm_attn_kernels *ak = &c->kern->attn;
     const int hd = a->head_dim;
+    const int hdp = (int)pad_cw(hd);
     const int group = a->n_head / a->n_head_kv;
     const cllm_type act = c->kern->type[a->kv_type].act_type;
-    cllm_vec_dot_fn dot = c->kern->type[a->kv_type].vec_dot;
     cllm_from_float_fn ff = act == CLLM_TYPE_F32 ? NULL : c->kern->from_float[act];
     const size_t head_bytes = (size_t)cllm_type_row_size(a->kv_type, hd);
-    const size_t act_bytes = act == CLLM_TYPE_F32 ? sizeof(float) * (size_t)hd : (size_t)cllm_type_row_size(act, hd);
+    const int32_t zero_cell = 0;
 
-    float *acc = cllm_ops_thr(c, ith);
-    float *qconv = acc + (size_t)AT_ROWS * hd;
-    float *sc = qconv + (size_t)AT_ROWS * hd;
-    float *vc = sc + (size_t)AT_ROWS * AT_CELLS;
-    float *mx = vc + (size_t)AT_CELLS * hd;
+    float *qf = cllm_ops_thr(c, ith);
+    float *acc = qf + (size_t)AT_ROWS * hdp;
+    float *sc = acc + (size_t)AT_ROWS * hdp;
+    float *kt = sc + (size_t)AT_ROWS * AT_CELLS;
+    float *vc = kt + (size_t)hdp * AT_CELLS;
+    float *mx = vc + (size_t)AT_CELLS * hdp;
     float *sum = mx + AT_ROWS;
+    float *fac = sum + AT_ROWS;
+    float *qtmp = fac + AT_ROWS;
 
     for (int64_t item = i0; item < i1; item++) {
         const int g = (int)(item / t->tiles);
@@ -81,7 +95,6 @@ static void attn_run(void *arg, int64_t i0, int64_t i1, int ith) {
         const int64_t rows_s = ntok_s * group;
         const int64_t r0 = (tl - t->tile_off[set]) * AT_ROWS;
         const int nr = (int)(rows_s - r0 < AT_ROWS ? rows_s - r0 : AT_ROWS);
-        int32_t pos_hi = -1;
         int tkr[AT_ROWS];   /* token of each row */
         for (int r = 0; r < nr; r++) {
             const int ti = (int)((r0 + r) / group);
@@ -89,81 +102,67 @@ static void attn_run(void *arg, int64_t i0, int64_t i1, int ith) {
             tkr[r] = tk;
             const int h = g * group + (int)((r0 + r) % group);
             const float *q = a->q + (int64_t)tk * a->q_stride + (int64_t)h * hd;
-            char *qd = (char *)qconv + (size_t)r * act_bytes;
-            if (ff) ff(q, qd, hd);
-            else memcpy(qd, q, sizeof(float) * (size_t)hd);
+            /* round through the activation type, then back to float (zero padded to hdp) */
+            if (ff) {
+                ff(q, qtmp, hd);
+                ak->v_pack(act, hd, 1, (const char *)qtmp, 0, &zero_cell, qf + (size_t)r * hdp, hdp);
+            } else {
+                ak->v_pack(CLLM_TYPE_F32, hd, 1, (const char *)q, 0, &zero_cell, qf + (size_t)r * hdp, hdp);
+            }
             mx[r] = -INFINITY;
             sum[r] = 0.0f;
-            if (a->tok_pos[tk] > pos_hi) pos_hi = a->tok_pos[tk];
         }
-        memset(acc, 0, sizeof(float) * (size_t)nr * (size_t)hd);
+        memset(acc, 0, sizeof(float) * (size_t)nr * (size_t)hdp);
+        const char *kbase = (const char *)a->k + (size_t)g * head_bytes;
+        const char *vbase = (const char *)a->v + (size_t)g * head_bytes;
         for (int j0 = 0; j0 < n_cells; j0 += AT_CELLS) {
             const int nc = n_cells - j0 < AT_CELLS ? n_cells - j0 : AT_CELLS;
-            int cid[AT_CELLS];   /* cache cell of chunk entry j */
-            for (int j = 0; j < nc; j++) cid[j] = clist ? clist[j0 + j] : j0 + j;
-            bool any = false;
-            for (int j = 0; j < nc && !any; j++) any = a->cell_seq[cid[j]] != 0 && a->cell_pos[cid[j]] <= pos_hi;
-            if (!any) continue;
-            /* scores for every row of the tile; chunk max per row */
-            for (int r = 0; r < nr; r++) {
-                const int tk = tkr[r];
-                const int32_t tpos = a->tok_pos[tk];
-                const uint64_t tseq = a->tok_seq[tk];
-                const char *qd = (const char *)qconv + (size_t)r * act_bytes;
-                float *s = sc + (size_t)r * AT_CELLS;
-                float cm = -INFINITY;
-                for (int j = 0; j < nc; j++) {
-                    const uint64_t cs = a->cell_seq[cid[j]];
-                    if (cs == 0 || (tseq & ~cs) != 0 || a->cell_pos[cid[j]] > tpos) {
-                        s[j] = -INFINITY;
-                        continue;
-                    }
-                    float v;
-                    dot(hd, &v, (const char *)a->k + (size_t)cid[j] * a->kv_row_bytes + (size_t)g * head_bytes, qd);
-                    s[j] = v * a->scale;
-                    if (s[j] > cm) cm = s[j];
-                }
-                if (cm == -INFINITY) continue;
-                /* rescale the running state to the new max, then exp the chunk */
-                const float m_new = cm > mx[r] ? cm : mx[r];
-                const float f = mx[r] == -INFINITY ? 0.0f : expf(mx[r] - m_new);
-                if (f != 1.0f) {
-                    float *ar = acc + (size_t)r * hd;
-                    for (int i = 0; i < hd; i++) ar[i] *= f;   /* once per new max: rare */
-                    sum[r] *= f;
-                }
-                mx[r] = m_new;
-                for (int j = 0; j < nc; j++) {
-                    const float p = s[j] == -INFINITY ? 0.0f : expf(s[j] - m_new);
-                    s[j] = p;
-                    sum[r] += p;
-                }
-            }
-            /* V: each visible cell's slice converted once, added to all rows */
+            const int ncp = (int)pad_cw(nc);
+            const uint64_t all = nc == 64 ? ~0ull : (1ull << nc) - 1;
+            int32_t cid[AT_CELLS], cpos[AT_CELLS];   /* cache cell of chunk entry j, its pos */
+            uint64_t cseq[AT_CELLS];
+            uint64_t cand = ~0ull;          /* sequences every cell of the chunk has */
+            int32_t cmax = INT32_MIN;
             for (int j = 0; j < nc; j++) {
-                bool used = false;
-                for (int r = 0; r < nr && !used; r++) used = sc[(size_t)r * AT_CELLS + j] > 0.0f && mx[r] != -INFINITY;
-                if (!used) continue;
-                t->vf.to_float(a->kv_type, (const char *)a->v + (size_t)cid[j] * a->kv_row_bytes + (size_t)g * head_bytes,
-                               vc, hd);
-                for (int r = 0; r < nr; r++) {
-                    const float p = sc[(size_t)r * AT_CELLS + j];
-                    if (!(p > 0.0f)) continue;
-                    t->vf.axpy(hd, p, vc, acc + (size_t)r * hd);
-                }
+                const int ci = clist ? clist[j0 + j] : j0 + j;
+                cid[j] = ci;
+                cseq[j] = a->cell_seq[ci];
+                cpos[j] = a->cell_pos[ci];
+                cand &= cseq[j];
+                if (cpos[j] > cmax) cmax = cpos[j];
             }
-            /* rows whose chunk was fully masked keep stale scores: clear them */
+            /* visibility per row, computed once per token */
+            uint64_t vis[AT_ROWS], any = 0;
             for (int r = 0; r < nr; r++) {
-                float *s = sc + (size_t)r * AT_CELLS;
-                for (int j = 0; j < nc; j++) s[j] = 0.0f;
+                if (r > 0 && tkr[r] == tkr[r - 1]) {
+                    vis[r] = vis[r - 1];
+                    continue;
+                }
+                const int32_t tpos = a->tok_pos[tkr[r]];
+                const uint64_t tseq = a->tok_seq[tkr[r]];
+                if (cand != 0 && (tseq & ~cand) == 0 && cmax <= tpos) {
+                    vis[r] = all;   /* the whole chunk: no per-cell test */
+                } else {
+                    uint64_t v = 0;
+                    for (int j = 0; j < nc; j++)
+                        if (cseq[j] != 0 && (tseq & ~cseq[j]) == 0 && cpos[j] <= tpos) v |= 1ull << j;
+                    vis[r] = v;
+                }
+                any |= vis[r];
             }
+            if (!any) continue;
+            ak->k_pack(a->kv_type, hd, nc, kbase, a->kv_row_bytes, cid, kt, AT_CELLS);
+            ak->qk(hd, nr, ncp, qf, hdp, kt, AT_CELLS, a->scale, sc, AT_CELLS);
+            ak->softmax(nr, ncp, sc, AT_CELLS, vis, mx, sum, fac);
+            ak->v_pack(a->kv_type, hd, nc, vbase, a->kv_row_bytes, cid, vc, hdp);
+            ak->pv(hdp, nr, nc, sc, AT_CELLS, vc, hdp, fac, acc, hdp);
         }
         for (int r = 0; r < nr; r++) {
             const int tk = tkr[r];
             const int h = g * group + (int)((r0 + r) % group);
             float *out = a->out + (int64_t)tk * a->out_stride + (int64_t)h * hd;
             const float inv = sum[r] > 0.0f ? 1.0f / sum[r] : 0.0f;   /* nothing visible: zeros */
-            const float *ar = acc + (size_t)r * hd;
+            const float *ar = acc + (size_t)r * hdp;
             for (int i = 0; i < hd; i++) out[i] = ar[i] * inv;
         }
     }
@@ -172,7 +171,6 @@ static void attn_run(void *arg, int64_t i0, int64_t i1, int ith) {
 void cllm_cpu_attention(cllm_ops_ctx *c, const cllm_attn_args *a) {
     const int group = a->n_head / a->n_head_kv;
     attn_task t = {.c = c, .a = a};
-    t.vf = cllm_attn_v_get(strcmp(c->kern->name, "scalar") != 0);
     const cllm_attn_plan *p = a->plan;
     if (p && p->n_sets > 0 && p->n_sets <= AT_MAX_SETS && p->set_tok_off[p->n_sets] == a->n_tok) {
         t.plan = p;

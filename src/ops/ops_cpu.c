@@ -18,6 +18,7 @@ typedef struct ew_task {
     int64_t n;
     int n_rows;
     bool x_is_row;
+    cllm_swiglu_fn swiglu;   /* swiglu only */
 } ew_task;
 
 static void add_run(void *arg, int64_t a, int64_t b, int ith) {
@@ -37,21 +38,18 @@ static int64_t row_grain(cllm_ops_ctx *c, int n_rows, int64_t n) {
 }
 
 static void cpu_add(cllm_ops_ctx *c, float *y, const float *x, int64_t n, int n_rows, bool x_is_row) {
-    ew_task t = {y, x, NULL, n, n_rows, x_is_row};
+    ew_task t = {y, x, NULL, n, n_rows, x_is_row, NULL};
     cllm_threadpool_for(c->tp, n_rows, row_grain(c, n_rows, n), add_run, &t);
 }
 
 static void swiglu_run(void *arg, int64_t a, int64_t b, int ith) {
     (void)ith;
     ew_task *t = arg;
-    for (int64_t i = a; i < b; i++) {
-        const float g = t->x[i];
-        t->y[i] = g / (1.0f + expf(-g)) * t->u[i];
-    }
+    t->swiglu(b - a, t->x + a, t->u + a, t->y + a);
 }
 
 static void cpu_swiglu(cllm_ops_ctx *c, const float *g, const float *u, float *y, int64_t n, int n_rows) {
-    ew_task t = {y, g, u, n, n_rows, false};
+    ew_task t = {y, g, u, n, n_rows, false, c->kern->swiglu};
     const int64_t total = (int64_t)n_rows * n;
     cllm_threadpool_for(c->tp, total, total < 8192 ? total : cllm_threadpool_grain(c->tp, total, 2), swiglu_run, &t);
 }
@@ -74,7 +72,7 @@ static void softmax_run(void *arg, int64_t a, int64_t b, int ith) {
 }
 
 static void cpu_softmax(cllm_ops_ctx *c, float *x, int64_t n, int n_rows) {
-    ew_task t = {x, NULL, NULL, n, n_rows, false};
+    ew_task t = {x, NULL, NULL, n, n_rows, false, NULL};
     cllm_threadpool_for(c->tp, n_rows, row_grain(c, n_rows, n), softmax_run, &t);
 }
 

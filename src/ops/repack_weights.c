@@ -22,7 +22,7 @@ static bool repack_enabled(void) {
 void cllm_ops_weight_repack(cllm_weight *w, cllm_rp_buf **list) {
     if (!w || !w->data || w->rp || !repack_enabled()) return;
     const cllm_kernels *k = cllm_kernels_get();
-    if (w->type < 0 || w->type >= CLLM_TYPE_COUNT || !k->type[w->type].gemm_rp) return;
+    if (w->type < 0 || w->type >= CLLM_TYPE_COUNT || (!k->type[w->type].gemm_rp && !k->type[w->type].gemm_rpx)) return;
     if (!cllm_repack_supported(w->type, w->ne0, w->ne1)) return;
     cllm_rp_buf *node = malloc(sizeof *node);
     const size_t bytes = cllm_repack_group_bytes(w->type, w->ne0) * (size_t)(w->ne1 / CLLM_RP_ROWS);

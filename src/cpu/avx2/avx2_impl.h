@@ -11,6 +11,8 @@
 void cllm_cpu_avx2_fill(cllm_kernels *k);
 void cllm_cpu_avx2_fill_float(cllm_kernels *k);  /* float_avx2.c */
 void cllm_cpu_avx2_fill_quant(cllm_kernels *k);  /* dot_avx2.c */
+void cllm_cpu_avx2_fill_attn(cllm_kernels *k);   /* attn_avx2.c */
+void cllm_cpu_avx2_fill_act(cllm_kernels *k);    /* act_avx2.c */
 
 /* GEMM on repacked groups (gemm_rp; cpu/repack.h), NULL for other types:
  * plain AVX2 for Q4_0/Q8_0 (gemm_rp_avx2.c) and Q4_K/Q6_K

@@ -25,4 +25,6 @@ void cllm_cpu_avx2_fill(cllm_kernels *k) {
     cllm_cpu_avx2_fill_float(k);
     cllm_cpu_avx2_fill_quant(k);
     fill_gemm_rp(k);
+    cllm_cpu_avx2_fill_attn(k);
+    cllm_cpu_avx2_fill_act(k);
 }

@@ -20,5 +20,7 @@ void cllm_cpu_avx512_fill_k_zmm_alt(cllm_kernels *k); /* dot512_k.c: zmm Q4_K/Q6
 void cllm_cpu_avx512_fill_gemm_rp(cllm_kernels *k);
 void cllm_cpu_avx512_fill_gemm_rp_k(cllm_kernels *k); /* gemm512_rp_k.c: Q4_K */
 void cllm_cpu_avx512_fill_float(cllm_kernels *k, const cllm_cpu_features *f); /* float_avx512.c */
+void cllm_cpu_avx512_fill_attn(cllm_kernels *k);  /* attn_avx512.c */
+void cllm_cpu_avx512_fill_act(cllm_kernels *k); /* act512.c: SwiGLU */
 
 #endif

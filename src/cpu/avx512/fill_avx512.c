@@ -11,4 +11,6 @@ void cllm_cpu_avx512_fill(cllm_kernels *k, const cllm_cpu_features *f) {
     cllm_cpu_avx512_fill_gemm_rp(k);
     cllm_cpu_avx512_fill_gemm_rp_k(k);
     cllm_cpu_avx512_fill_float(k, f);
+    cllm_cpu_avx512_fill_attn(k);
+    cllm_cpu_avx512_fill_act(k);
 }

@@ -51,6 +51,53 @@ void cllm_cpu_gemm_rp_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const v
     gemm_ref(0, n, nc, s, lds, wg, a, a_stride, aux, aux_stride);
 }
 
+/* gemm_rpx: the same arithmetic reading the packed tiles (repack.h). */
+static void gemm_rpx_ref(int q4, int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {
+    const int64_t nb = n / 32;
+    const size_t gbs = CLLM_RP_ROWS * (q4 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
+    for (int c0 = 0; c0 < nc; c0 += CLLM_RPX_COLS) {
+        const int C = nc - c0 < CLLM_RPX_COLS ? nc - c0 : CLLM_RPX_COLS;
+        const uint8_t *tile = (const uint8_t *)x + (size_t)c0 * (size_t)nb * CLLM_RPX_BLOCK(1);
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < CLLM_RP_ROWS; r++) {
+                float sum = 0.0f;
+                for (int64_t b = 0; b < nb; b++) {
+                    const uint8_t *blk = (const uint8_t *)wg + (size_t)b * gbs;
+                    const uint8_t *xb = tile + (size_t)b * CLLM_RPX_BLOCK(C);
+                    const int8_t *y = (const int8_t *)xb + 32 * c;
+                    float d_a;
+                    int32_t zs;
+                    memcpy(&d_a, xb + 32 * C + 4 * c, 4);
+                    memcpy(&zs, xb + (q4 ? 36 : 40) * C + 4 * c, 4);
+                    cllm_fp16 d;
+                    memcpy(&d, blk + 2 * r, 2);
+                    const uint8_t *qs = blk + 32;
+                    int32_t isum = zs;
+                    if (q4) {
+                        for (int j = 0; j < 4; j++)
+                            for (int t = 0; t < 4; t++) {
+                                const uint8_t q = qs[64 * j + 4 * r + t];
+                                isum += (q & 15) * y[4 * j + t] + (q >> 4) * y[16 + 4 * j + t];
+                            }
+                    } else {
+                        for (int j = 0; j < 8; j++)
+                            for (int t = 0; t < 4; t++) isum += qs[64 * j + 4 * r + t] * y[4 * j + t];
+                    }
+                    sum += (float)isum * (cllm_fp16_to_fp32(d) * d_a);
+                }
+                s[(int64_t)(c0 + c) * lds + r] = sum;
+            }
+    }
+}
+
+void cllm_cpu_gemm_rpx_q4_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {
+    gemm_rpx_ref(1, n, nc, s, lds, wg, x);
+}
+
+void cllm_cpu_gemm_rpx_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {
+    gemm_rpx_ref(0, n, nc, s, lds, wg, x);
+}
+
 void cllm_cpu_gemm_rp_q4_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride) {
     const int64_t nb = n / 256;
