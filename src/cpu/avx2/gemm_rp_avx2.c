@@ -36,6 +36,15 @@
 #endif
 #define RP_CMAX_ARR 8
 
+/* Decode batches (up to 8 activation rows) are bound by the weight stream
+ * from DRAM: the first pass over a group (rows 0-7, which touches every
+ * cache line of the group) prefetches a few blocks ahead so that the loads
+ * overlap the arithmetic, as the AVX-512 kernels do. */
+#define RP_PF_MAXC 8
+static inline void prefetch_lines(const uint8_t *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
 static inline __m256i bcast4(const int8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);
@@ -43,9 +52,9 @@ static inline __m256i bcast4(const int8_t *p) {
 }
 
 /* Rows 8*hf .. 8*hf+7 of the group x C activation rows. */
-static inline __attribute__((always_inline)) void kern_q4_0(const int C, const int hf, int64_t nb, const uint8_t *wg,
-                                                            const uint8_t *a, size_t as, const cllm_rp_aux *aux,
-                                                            int64_t auxs, float *s, int64_t lds) {
+static inline __attribute__((always_inline)) void kern_q4_0(
+        const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a, size_t as,
+        const cllm_rp_aux *aux, int64_t auxs, float *s, int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * sizeof(cllm_block_q4_0);
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256 acc[RP_CMAX_ARR];
@@ -53,6 +62,7 @@ static inline __attribute__((always_inline)) void kern_q4_0(const int C, const i
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * gbs;
+        if (pf) prefetch_lines(blk + 6 * gbs, gbs);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
         __m256i U[8];
 #pragma GCC unroll 4
@@ -81,9 +91,9 @@ static inline __attribute__((always_inline)) void kern_q4_0(const int C, const i
     for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
 }
 
-static inline __attribute__((always_inline)) void kern_q8_0(const int C, const int hf, int64_t nb, const uint8_t *wg,
-                                                            const uint8_t *a, size_t as, const cllm_rp_aux *aux,
-                                                            int64_t auxs, float *s, int64_t lds) {
+static inline __attribute__((always_inline)) void kern_q8_0(
+        const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a, size_t as,
+        const cllm_rp_aux *aux, int64_t auxs, float *s, int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * sizeof(cllm_block_q8_0);
     const __m256i bias = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
     __m256 acc[RP_CMAX_ARR];
@@ -92,6 +102,7 @@ static inline __attribute__((always_inline)) void kern_q8_0(const int C, const i
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * gbs;
+        if (pf) prefetch_lines(blk + 6 * gbs, gbs);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
         __m256i U[8];
 #pragma GCC unroll 8
@@ -126,23 +137,25 @@ static inline __attribute__((always_inline)) void kern_q8_0(const int C, const i
 #define DRIVER(NAME, KERN)                                                                                   \
     static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,     \
                      const cllm_rp_aux *aux, int64_t auxs) {                                                 \
-        for (int hf = 0; hf < 2; hf++)                                                                       \
+        for (int hf = 0; hf < 2; hf++) {                                                                     \
+            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                      \
             for (int c = 0; c < nc; c += RP_CMAX) {                                                          \
                 const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                     \
                 const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
                 float *sc = s + (int64_t)c * lds;                                                            \
                 switch (nc - c < RP_CMAX ? nc - c : RP_CMAX) {                                               \
-                case 8: KERN(8, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
-                case 7: KERN(7, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
-                case 6: KERN(6, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
-                case 5: KERN(5, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
-                case 4: KERN(4, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
-                case 3: KERN(3, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
-                case 2: KERN(2, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
-                case 1: KERN(1, hf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                           \
+                case 8: KERN(8, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
+                case 7: KERN(7, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
+                case 6: KERN(6, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
+                case 5: KERN(5, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
+                case 4: KERN(4, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
+                case 3: KERN(3, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
+                case 2: KERN(2, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
+                case 1: KERN(1, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
                 default: break;                                                                              \
                 }                                                                                            \
             }                                                                                                \
+        }                                                                                                    \
     }
 
 _Static_assert(RP_CMAX <= RP_CMAX_ARR, "the switch covers 1..8");

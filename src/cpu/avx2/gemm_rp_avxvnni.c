@@ -42,16 +42,24 @@
 #define RPK_GB 2496   /* bytes per Q4_K super-block group */
 #define RP6_GB 4384   /* bytes per Q6_K super-block group */
 
+/* Decode batches (up to 8 activation rows) are bound by the weight stream
+ * from DRAM: the first pass over a group (rows 0-7, which touches every
+ * cache line of the group) prefetches a few blocks ahead so that the loads
+ * overlap the arithmetic, as the AVX-512 kernels do. */
+#define RP_PF_MAXC 8
+static inline void prefetch_lines(const uint8_t *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
 static inline __m256i bcast4(const int8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);
     return _mm256_set1_epi32(v);
 }
 
-static inline VNNI __attribute__((always_inline)) void kern_q32(const int q4, const int C, const int hf, int64_t nb,
-                                                                const uint8_t *wg, const uint8_t *a, size_t as,
-                                                                const cllm_rp_aux *aux, int64_t auxs, float *s,
-                                                                int64_t lds) {
+static inline VNNI __attribute__((always_inline)) void kern_q32(
+        const int q4, const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a,
+        size_t as, const cllm_rp_aux *aux, int64_t auxs, float *s, int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * (q4 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[RPV_ARR];
@@ -59,6 +67,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q32(const int q4, co
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * gbs;
+        if (pf) prefetch_lines(blk + 6 * gbs, gbs);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
         __m256i U[8];
         if (q4) {
@@ -90,10 +99,9 @@ static inline VNNI __attribute__((always_inline)) void kern_q32(const int q4, co
     for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
 }
 
-static inline VNNI __attribute__((always_inline)) void kern_q4_K(const int C, const int hf, int64_t nb,
-                                                                 const uint8_t *wg, const uint8_t *a, size_t as,
-                                                                 const cllm_rp_aux *aux, int64_t auxs, float *s,
-                                                                 int64_t lds) {
+static inline VNNI __attribute__((always_inline)) void kern_q4_K(
+        const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a, size_t as,
+        const cllm_rp_aux *aux, int64_t auxs, float *s, int64_t lds) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[RPV_ARR];
     __m256 dsc[8];   /* per sub-block: d x scale of the 8 rows */
@@ -101,6 +109,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q4_K(const int C, co
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RPK_GB;
+        if (pf) prefetch_lines(blk + 2 * RPK_GB, RPK_GB);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
         const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 32 + 16 * hf)));
 #pragma GCC unroll 8
@@ -153,9 +162,9 @@ static inline VNNI __attribute__((always_inline)) void kern_q4_K(const int C, co
     for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
 }
 
-static inline VNNI __attribute__((always_inline)) void kern_q6_K(const int C, const int hf, int64_t nb,
-                                                                 const uint8_t *wg, const uint8_t *a, size_t as,
-                                                                 float *s, int64_t lds) {
+static inline VNNI __attribute__((always_inline)) void kern_q6_K(
+        const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a, size_t as, float *s,
+        int64_t lds) {
     __m256 acc[RPV_ARR];
     __m256 dsc[16];   /* per sub-block: d x signed scale of the 8 rows */
     __m256i zp[8];    /* per sub-block pair: the rows' (-32 * scale) for sub-blocks 2m, 2m+1 as int16 */
@@ -164,6 +173,7 @@ static inline VNNI __attribute__((always_inline)) void kern_q6_K(const int C, co
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RP6_GB;
+        if (pf) prefetch_lines(blk + 2 * RP6_GB, RP6_GB);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
 #pragma GCC unroll 8
         for (int m = 0; m < 8; m++) {
@@ -218,16 +228,16 @@ static inline VNNI __attribute__((always_inline)) void kern_q6_K(const int C, co
 
 /* Both halves of the group, activation rows in blocks of RPV_CMAX then the
  * remainder. Q8_K kernels ignore aux/auxs where they have no use for it. */
-#define CALL_Q4_0(C) kern_q32(1, C, hf, n / 32, wg, ac, as, xc, auxs, sc, lds)
-#define CALL_Q8_0(C) kern_q32(0, C, hf, n / 32, wg, ac, as, xc, auxs, sc, lds)
-#define CALL_Q4_K(C) kern_q4_K(C, hf, n / 256, wg, ac, as, xc, auxs, sc, lds)
-#define CALL_Q6_K(C) (void)xc, kern_q6_K(C, hf, n / 256, wg, ac, as, sc, lds)
+#define CALL_Q4_0(C) kern_q32(1, C, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds)
+#define CALL_Q8_0(C) kern_q32(0, C, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds)
+#define CALL_Q4_K(C) kern_q4_K(C, hf, pf, n / 256, wg, ac, as, xc, auxs, sc, lds)
+#define CALL_Q6_K(C) (void)xc, kern_q6_K(C, hf, pf, n / 256, wg, ac, as, sc, lds)
 #define DRIVER(NAME, CALL)                                                                                   \
     static VNNI void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as, \
                           const cllm_rp_aux *aux, int64_t auxs) {                                            \
         for (int hf = 0; hf < 2; hf++) {                                                                     \
-            int c = 0;                                                                                       \
-            for (; c < nc; c += RPV_CMAX) {                                                                  \
+            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                      \
+            for (int c = 0; c < nc; c += RPV_CMAX) {                                                         \
                 const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                     \
                 const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
                 float *sc = s + (int64_t)c * lds;                                                            \

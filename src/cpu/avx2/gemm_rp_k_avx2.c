@@ -37,6 +37,15 @@
 #define RPK_GB 2496   /* bytes per Q4_K super-block group */
 #define RP6_GB 4384   /* bytes per Q6_K super-block group */
 
+/* Decode batches (up to 8 activation rows) are bound by the weight stream
+ * from DRAM: the first pass over a group (rows 0-7, which touches every
+ * cache line of the group) prefetches a few blocks ahead so that the loads
+ * overlap the arithmetic, as the AVX-512 kernels do. */
+#define RP_PF_MAXC 8
+static inline void prefetch_lines(const uint8_t *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
 static inline __m256i bcast4(const int8_t *p) {
     int32_t v;
     memcpy(&v, p, 4);
@@ -48,9 +57,9 @@ static inline __m256i dup16(__m256i x) {
     return _mm256_or_si256(_mm256_and_si256(x, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(x, 16));
 }
 
-static inline __attribute__((always_inline)) void kern_q4_K(const int C, const int hf, int64_t nb, const uint8_t *wg,
-                                                            const uint8_t *a, size_t as, const cllm_rp_aux *aux,
-                                                            int64_t auxs, float *s, int64_t lds) {
+static inline __attribute__((always_inline)) void kern_q4_K(
+        const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a, size_t as,
+        const cllm_rp_aux *aux, int64_t auxs, float *s, int64_t lds) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[RPK_CMAX_ARR];
     __m256i sc16[8];   /* per sub-block: the 8 rows' scales, in both int16 halves */
@@ -58,6 +67,7 @@ static inline __attribute__((always_inline)) void kern_q4_K(const int C, const i
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RPK_GB;
+        if (pf) prefetch_lines(blk + 2 * RPK_GB, RPK_GB);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
         const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 32 + 16 * hf)));
 #pragma GCC unroll 8
@@ -101,9 +111,11 @@ static inline __attribute__((always_inline)) void kern_q4_K(const int C, const i
                                           _mm256_set1_epi32(x[0].sum));
 #pragma GCC unroll 3
             for (int p = 1; p < 4; p++)
-                m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(blk + 192 + 64 * p + 32 * hf)),
-                                                          _mm256_set1_epi32(x[p].sum)));
-            const __m256 t = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), dmin, _mm256_mul_ps(_mm256_cvtepi32_ps(isum[c]), d));
+                m = _mm256_add_epi32(
+                    m, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(blk + 192 + 64 * p + 32 * hf)),
+                                         _mm256_set1_epi32(x[p].sum)));
+            const __m256 t =
+                _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), dmin, _mm256_mul_ps(_mm256_cvtepi32_ps(isum[c]), d));
             acc[c] = _mm256_fmadd_ps(t, _mm256_set1_ps(x[0].d), acc[c]);
         }
     }
@@ -111,8 +123,9 @@ static inline __attribute__((always_inline)) void kern_q4_K(const int C, const i
     for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
 }
 
-static inline __attribute__((always_inline)) void kern_q6_K(const int C, const int hf, int64_t nb, const uint8_t *wg,
-                                                            const uint8_t *a, size_t as, float *s, int64_t lds) {
+static inline __attribute__((always_inline)) void kern_q6_K(
+        const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a, size_t as, float *s,
+        int64_t lds) {
     __m256 acc[RPK_CMAX_ARR];
     __m256i sc16[16];   /* per sub-block: the rows' signed scales in both int16 halves */
     __m256i zp[8];      /* per sub-block pair: the rows' (-32 * scale) for sub-blocks 2m, 2m+1 */
@@ -120,6 +133,7 @@ static inline __attribute__((always_inline)) void kern_q6_K(const int C, const i
     for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RP6_GB;
+        if (pf) prefetch_lines(blk + 2 * RP6_GB, RP6_GB);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16 * hf)));
         const __m256i lo16 = _mm256_set1_epi32(0xFFFF);
 #pragma GCC unroll 8
@@ -160,7 +174,8 @@ static inline __attribute__((always_inline)) void kern_q6_K(const int C, const i
                                                     _mm256_maddubs_epi16(U[1], bcast4(y + 4)));
                 const __m256i p1 = _mm256_add_epi16(_mm256_maddubs_epi16(U[2], bcast4(y + 8)),
                                                     _mm256_maddubs_epi16(U[3], bcast4(y + 12)));
-                isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(_mm256_madd_epi16(p0, sc), _mm256_madd_epi16(p1, sc)));
+                isum[c] = _mm256_add_epi32(isum[c],
+                                           _mm256_add_epi32(_mm256_madd_epi16(p0, sc), _mm256_madd_epi16(p1, sc)));
             }
         }
 #pragma GCC unroll 8
@@ -175,12 +190,13 @@ static inline __attribute__((always_inline)) void kern_q6_K(const int C, const i
 
 /* Both halves of the group, activation rows in blocks of RPK_CMAX then the
  * remainder. */
-#define CALL_Q4_K(C) kern_q4_K(C, hf, n / 256, wg, ac, as, xc, auxs, sc, lds)
-#define CALL_Q6_K(C) (void)xc, kern_q6_K(C, hf, n / 256, wg, ac, as, sc, lds)
+#define CALL_Q4_K(C) kern_q4_K(C, hf, pf, n / 256, wg, ac, as, xc, auxs, sc, lds)
+#define CALL_Q6_K(C) (void)xc, kern_q6_K(C, hf, pf, n / 256, wg, ac, as, sc, lds)
 #define DRIVER(NAME, CALL)                                                                                   \
     static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,     \
                      const cllm_rp_aux *aux, int64_t auxs) {                                                 \
-        for (int hf = 0; hf < 2; hf++)                                                                       \
+        for (int hf = 0; hf < 2; hf++) {                                                                     \
+            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                      \
             for (int c = 0; c < nc; c += RPK_CMAX) {                                                         \
                 const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                     \
                 const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
@@ -197,6 +213,7 @@ static inline __attribute__((always_inline)) void kern_q6_K(const int C, const i
                 default: break;                                                                              \
                 }                                                                                            \
             }                                                                                                \
+        }                                                                                                    \
     }
 
 _Static_assert(RPK_CMAX <= RPK_CMAX_ARR, "the switch covers 1..8");
