@@ -189,7 +189,8 @@ int main(int argc, char **argv) {
          * not choose (plain AVX2 on a CPU with AVX-VNNI, see fill_avx2.c) */
         for (int i = 0; i < 6; i++) {
             const cllm_kernels *k = tables[i < 5 ? i : 1];
-            const bool px = i < 5 && k && k->type[t].gemm_rpx != NULL;   /* packed activations preferred, as in matmul.c */
+            /* packed activations preferred, as in matmul.c */
+            const bool px = i < 5 && k && k->type[t].gemm_rpx != NULL;
             cllm_gemm_rp_fn gemm = k ? k->type[t].gemm_rp : NULL;
             const char *kname = k ? k->name : "";
 #if defined(CLLM_ARCH_X86)

@@ -167,25 +167,47 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
     /* gemm_rpx: the same products from activations packed in 16-token tiles
      * (packed anew for each nc: the tail tile's layout depends on it) */
     uint8_t *xp = at == CLLM_TYPE_Q8_0 ? malloc((size_t)NTOK * (size_t)nb * CLLM_RPX_BLOCK(1)) : NULL;
-    for (size_t ti = 0; xp && ti < sizeof tables / sizeof tables[0]; ti++) {
-        const cllm_kernels *k = tables[ti];
-        if (!k || !k->type[t].gemm_rpx) continue;
+    struct { const char *name; cllm_gemm_rpx_fn fn; } xruns[8];
+    int nxrun = 0;
+    for (size_t ti = 0; ti < sizeof tables / sizeof tables[0]; ti++)
+        if (tables[ti] && tables[ti]->type[t].gemm_rpx) {
+            xruns[nxrun].name = tables[ti]->name;
+            xruns[nxrun++].fn = tables[ti]->type[t].gemm_rpx;
+        }
+#if defined(CLLM_ARCH_X86)
+    if (xp && cllm_kernels_avx2()) {
+        CHECK(cllm_cpu_avx2_gemm_rpx(t, false) != NULL, "avx2 gemm_rpx %s exists", tname(t));
+        xruns[nxrun].name = "avx2-plain";
+        xruns[nxrun++].fn = cllm_cpu_avx2_gemm_rpx(t, false);
+        if (cllm_cpu_features_get()->avxvnni) {
+            xruns[nxrun].name = "avx2-avxvnni";
+            xruns[nxrun++].fn = cllm_cpu_avx2_gemm_rpx(t, true);
+        }
+    }
+#endif
+    for (int xi = 0; xp && xi < nxrun; xi++) {
+        const char *kname = xruns[xi].name;
+        const cllm_gemm_rpx_fn gemmx = xruns[xi].fn;
+        if (!gemmx) {
+            CHECK(0, "%s gemm_rpx %s missing", kname, tname(t));
+            continue;
+        }
         for (int nc = 1; nc <= NTOK; nc += (nc < 9 ? 1 : 2)) {
             for (int c = 0; c < nc; c++) cllm_rpx_pack_row(a + (size_t)c * arow, ne0, c, nc, xp);
             for (size_t i = 0; i < (size_t)(ne1 * NTOK); i++) out[i] = NAN;
             for (int64_t g = 0; g < ne1 / CLLM_RP_ROWS; g++)
-                k->type[t].gemm_rpx(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * gbytes, xp);
+                gemmx(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * gbytes, xp);
             float worst = 0;
             for (int c = 0; c < nc; c++)
                 for (int64_t r = 0; r < ne1; r++) {
                     const float d = fabsf(out[c * ne1 + r] - ref[c * ne1 + r]);
                     worst = isnan(d) ? INFINITY : fmaxf(worst, d);
                 }
-            CHECK(worst <= 1e-5f * maxabs, "%s gemm_rpx %s n=%lld nc=%d: max diff %g (max |ref| %g)", k->name,
+            CHECK(worst <= 1e-5f * maxabs, "%s gemm_rpx %s n=%lld nc=%d: max diff %g (max |ref| %g)", kname,
                   tname(t), (long long)ne0, nc, worst, maxabs);
-            if (nc < NTOK) CHECK(isnan(out[nc * ne1]), "%s gemm_rpx wrote past nc=%d", k->name, nc);
+            if (nc < NTOK) CHECK(isnan(out[nc * ne1]), "%s gemm_rpx wrote past nc=%d", kname, nc);
         }
-        printf("  %-8s gemm_rpx %s %lldx%lld: checked\n", k->name, tname(t), (long long)ne0, (long long)ne1);
+        printf("  %-12s gemm_rpx %s %lldx%lld: checked\n", kname, tname(t), (long long)ne0, (long long)ne1);
     }
     free(xp);
     free(out);

@@ -52,9 +52,9 @@ static inline __m256i bcast4(const int8_t *p) {
 }
 
 /* Rows 8*hf .. 8*hf+7 of the group x C activation rows. */
-static inline __attribute__((always_inline)) void kern_q4_0(
-        const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a, size_t as,
-        const cllm_rp_aux *aux, int64_t auxs, float *s, int64_t lds) {
+static inline __attribute__((always_inline)) void kern_q4_0(const int C, const int hf, const int pf, int64_t nb,
+                                                            const uint8_t *wg, const cllm_avx2_act_view v, float *s,
+                                                            int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * sizeof(cllm_block_q4_0);
     const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256 acc[RP_CMAX_ARR];
@@ -67,14 +67,15 @@ static inline __attribute__((always_inline)) void kern_q4_0(
         __m256i U[8];
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 + 64 * j + 32 * hf));
-            U[j] = _mm256_and_si256(v, m4);
-            U[j + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            const __m256i wv = _mm256_loadu_si256((const __m256i *)(blk + 32 + 64 * j + 32 * hf));
+            U[j] = _mm256_and_si256(wv, m4);
+            U[j + 4] = _mm256_and_si256(_mm256_srli_epi16(wv, 4), m4);
         }
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
-            const int8_t *y = (const int8_t *)(a + (size_t)c * as + (size_t)b * sizeof(cllm_block_q8_0) + 2);
-            const cllm_rp_aux *x = aux + (int64_t)c * auxs + b;
+            const int8_t *y = (const int8_t *)(v.q + (size_t)c * v.qt + (size_t)b * v.qb);
+            float da;
+            memcpy(&da, v.d + (size_t)c * v.dt + (size_t)b * v.db, 4);
             __m256i p0 = _mm256_maddubs_epi16(U[0], bcast4(y));
             __m256i p1 = _mm256_maddubs_epi16(U[4], bcast4(y + 16));
 #pragma GCC unroll 4
@@ -82,18 +83,20 @@ static inline __attribute__((always_inline)) void kern_q4_0(
                 p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(U[j], bcast4(y + 4 * j)));
                 p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(U[j + 4], bcast4(y + 16 + 4 * j)));
             }
-            const __m256i i = _mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones),
-                                               _mm256_set1_epi32(x->zs4));
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(dw, _mm256_set1_ps(x->d)), acc[c]);
+            int32_t zs;
+            memcpy(&zs, v.z + (size_t)c * v.zt + (size_t)b * v.zb, 4);
+            const __m256i i =
+                _mm256_add_epi32(_mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones), _mm256_set1_epi32(zs));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(dw, _mm256_set1_ps(da)), acc[c]);
         }
     }
 #pragma GCC unroll 8
     for (int c = 0; c < C; c++) _mm256_storeu_ps(s + (int64_t)c * lds + 8 * hf, acc[c]);
 }
 
-static inline __attribute__((always_inline)) void kern_q8_0(
-        const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a, size_t as,
-        const cllm_rp_aux *aux, int64_t auxs, float *s, int64_t lds) {
+static inline __attribute__((always_inline)) void kern_q8_0(const int C, const int hf, const int pf, int64_t nb,
+                                                            const uint8_t *wg, const cllm_avx2_act_view v, float *s,
+                                                            int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * sizeof(cllm_block_q8_0);
     const __m256i bias = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
     __m256 acc[RP_CMAX_ARR];
@@ -114,8 +117,9 @@ static inline __attribute__((always_inline)) void kern_q8_0(
         }
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
-            const int8_t *y = (const int8_t *)(a + (size_t)c * as + (size_t)b * sizeof(cllm_block_q8_0) + 2);
-            const cllm_rp_aux *x = aux + (int64_t)c * auxs + b;
+            const int8_t *y = (const int8_t *)(v.q + (size_t)c * v.qt + (size_t)b * v.qb);
+            float da;
+            memcpy(&da, v.d + (size_t)c * v.dt + (size_t)b * v.db, 4);
             __m256i i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256();
 #pragma GCC unroll 4
             for (int j = 0; j < 4; j++) {
@@ -125,7 +129,7 @@ static inline __attribute__((always_inline)) void kern_q8_0(
                 i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(_mm256_maddubs_epi16(U[j + 4], s1), ones));
             }
             const __m256i i = _mm256_add_epi32(i0, i1);
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(dw, _mm256_set1_ps(x->d)), acc[c]);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(dw, _mm256_set1_ps(da)), acc[c]);
         }
     }
 #pragma GCC unroll 8
@@ -134,24 +138,24 @@ static inline __attribute__((always_inline)) void kern_q8_0(
 
 /* Both halves of the group, activation rows in blocks of RP_CMAX then the
  * remainder. */
-#define DRIVER(NAME, KERN)                                                                                   \
+#define DRIVER(NAME, KERN, Q4)                                                                                 \
     static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,     \
                      const cllm_rp_aux *aux, int64_t auxs) {                                                 \
         for (int hf = 0; hf < 2; hf++) {                                                                     \
             const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                      \
             for (int c = 0; c < nc; c += RP_CMAX) {                                                          \
-                const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                     \
-                const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
+                const cllm_avx2_act_view v =                                                                 \
+                    cllm_avx2_view_rp(Q4, (const uint8_t *)a + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs); \
                 float *sc = s + (int64_t)c * lds;                                                            \
                 switch (nc - c < RP_CMAX ? nc - c : RP_CMAX) {                                               \
-                case 8: KERN(8, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
-                case 7: KERN(7, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
-                case 6: KERN(6, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
-                case 5: KERN(5, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
-                case 4: KERN(4, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
-                case 3: KERN(3, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
-                case 2: KERN(2, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
-                case 1: KERN(1, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds); break;                       \
+                case 8: KERN(8, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
+                case 7: KERN(7, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
+                case 6: KERN(6, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
+                case 5: KERN(5, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
+                case 4: KERN(4, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
+                case 3: KERN(3, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
+                case 2: KERN(2, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
+                case 1: KERN(1, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
                 default: break;                                                                              \
                 }                                                                                            \
             }                                                                                                \
@@ -160,8 +164,45 @@ static inline __attribute__((always_inline)) void kern_q8_0(
 
 _Static_assert(RP_CMAX <= RP_CMAX_ARR, "the switch covers 1..8");
 
-DRIVER(gemm_rp_q4_0_avx2, kern_q4_0)
-DRIVER(gemm_rp_q8_0_avx2, kern_q8_0)
+DRIVER(gemm_rp_q4_0_avx2, kern_q4_0, 1)
+DRIVER(gemm_rp_q8_0_avx2, kern_q8_0, 0)
+
+/* gemm_rpx: per half, each packed tile of up to 16 tokens as register
+ * blocks of up to 8 tokens. */
+#define DRIVER_X(NAME, KERN, Q4)                                                                              \
+    static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {              \
+        const int64_t nb = n / 32;                                                                            \
+        const size_t tile = CLLM_RPX_COLS * (size_t)nb * CLLM_RPX_BLOCK(1);                                   \
+        for (int hf = 0; hf < 2; hf++) {                                                                      \
+            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                       \
+            for (int t0 = 0; t0 < nc; t0 += CLLM_RPX_COLS) {                                                  \
+                const int T = nc - t0 < CLLM_RPX_COLS ? nc - t0 : CLLM_RPX_COLS;                              \
+                const uint8_t *xt = (const uint8_t *)x + (size_t)(t0 / CLLM_RPX_COLS) * tile;                  \
+                for (int c0 = 0; c0 < T; c0 += 8) {                                                           \
+                    const cllm_avx2_act_view v = cllm_avx2_view_rpx(Q4, xt, T, c0);                           \
+                    float *sc = s + (int64_t)(t0 + c0) * lds;                                                 \
+                    switch (T - c0 < 8 ? T - c0 : 8) {                                                        \
+                    case 8: KERN(8, hf, pf, nb, wg, v, sc, lds); break;                                       \
+                    case 7: KERN(7, hf, pf, nb, wg, v, sc, lds); break;                                       \
+                    case 6: KERN(6, hf, pf, nb, wg, v, sc, lds); break;                                       \
+                    case 5: KERN(5, hf, pf, nb, wg, v, sc, lds); break;                                       \
+                    case 4: KERN(4, hf, pf, nb, wg, v, sc, lds); break;                                       \
+                    case 3: KERN(3, hf, pf, nb, wg, v, sc, lds); break;                                       \
+                    case 2: KERN(2, hf, pf, nb, wg, v, sc, lds); break;                                       \
+                    case 1: KERN(1, hf, pf, nb, wg, v, sc, lds); break;                                       \
+                    default: break;                                                                           \
+                    }                                                                                         \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+DRIVER_X(gemm_rpx_q4_0_avx2, kern_q4_0, 1)
+DRIVER_X(gemm_rpx_q8_0_avx2, kern_q8_0, 0)
+
+cllm_gemm_rpx_fn cllm_cpu_avx2_gemm_rpx_q32(cllm_type t) {
+    return t == CLLM_TYPE_Q4_0 ? gemm_rpx_q4_0_avx2 : t == CLLM_TYPE_Q8_0 ? gemm_rpx_q8_0_avx2 : NULL;
+}
 
 cllm_gemm_rp_fn cllm_cpu_avx2_gemm_rp_q32(cllm_type t) {
     return t == CLLM_TYPE_Q4_0 ? gemm_rp_q4_0_avx2 : t == CLLM_TYPE_Q8_0 ? gemm_rp_q8_0_avx2 : NULL;

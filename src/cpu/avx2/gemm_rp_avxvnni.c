@@ -27,6 +27,7 @@
 #include "quant/blocks.h"
 
 #include <immintrin.h>
+#include <stddef.h>
 #include <string.h>
 
 #define VNNI __attribute__((target("avxvnni")))
@@ -57,9 +58,9 @@ static inline __m256i bcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
-static inline VNNI __attribute__((always_inline)) void kern_q32(
-        const int q4, const int C, const int hf, const int pf, int64_t nb, const uint8_t *wg, const uint8_t *a,
-        size_t as, const cllm_rp_aux *aux, int64_t auxs, float *s, int64_t lds) {
+static inline VNNI __attribute__((always_inline)) void kern_q32(const int q4, const int C, const int hf, const int pf,
+                                                                int64_t nb, const uint8_t *wg,
+                                                                const cllm_avx2_act_view v, float *s, int64_t lds) {
     const size_t gbs = CLLM_RP_ROWS * (q4 ? sizeof(cllm_block_q4_0) : sizeof(cllm_block_q8_0));
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256 acc[RPV_ARR];
@@ -83,16 +84,19 @@ static inline VNNI __attribute__((always_inline)) void kern_q32(
         }
 #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
-            const int8_t *y = (const int8_t *)(a + (size_t)c * as + (size_t)b * sizeof(cllm_block_q8_0) + 2);
-            const cllm_rp_aux *x = aux + (int64_t)c * auxs + b;
-            __m256i i0 = _mm256_set1_epi32(q4 ? x->zs4 : x->zs8), i1 = _mm256_setzero_si256();
+            const int8_t *y = (const int8_t *)(v.q + (size_t)c * v.qt + (size_t)b * v.qb);
+            float da;
+            int32_t zs;
+            memcpy(&da, v.d + (size_t)c * v.dt + (size_t)b * v.db, 4);
+            memcpy(&zs, v.z + (size_t)c * v.zt + (size_t)b * v.zb, 4);
+            __m256i i0 = _mm256_set1_epi32(zs), i1 = _mm256_setzero_si256();
 #pragma GCC unroll 4
             for (int j = 0; j < 4; j++) {
                 i0 = _mm256_dpbusd_avx_epi32(i0, U[j], bcast4(y + 4 * j));
                 i1 = _mm256_dpbusd_avx_epi32(i1, U[j + 4], bcast4(y + 16 + 4 * j));
             }
             acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)),
-                                     _mm256_mul_ps(dw, _mm256_set1_ps(x->d)), acc[c]);
+                                     _mm256_mul_ps(dw, _mm256_set1_ps(da)), acc[c]);
         }
     }
 #pragma GCC unroll 8
@@ -228,8 +232,8 @@ static inline VNNI __attribute__((always_inline)) void kern_q6_K(
 
 /* Both halves of the group, activation rows in blocks of RPV_CMAX then the
  * remainder. Q8_K kernels ignore aux/auxs where they have no use for it. */
-#define CALL_Q4_0(C) kern_q32(1, C, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds)
-#define CALL_Q8_0(C) kern_q32(0, C, hf, pf, n / 32, wg, ac, as, xc, auxs, sc, lds)
+#define CALL_Q4_0(C) kern_q32(1, C, hf, pf, n / 32, wg, cllm_avx2_view_rp(1, ac, as, xc, auxs), sc, lds)
+#define CALL_Q8_0(C) kern_q32(0, C, hf, pf, n / 32, wg, cllm_avx2_view_rp(0, ac, as, xc, auxs), sc, lds)
 #define CALL_Q4_K(C) kern_q4_K(C, hf, pf, n / 256, wg, ac, as, xc, auxs, sc, lds)
 #define CALL_Q6_K(C) (void)xc, kern_q6_K(C, hf, pf, n / 256, wg, ac, as, sc, lds)
 #define DRIVER(NAME, CALL)                                                                                   \
@@ -257,6 +261,43 @@ static inline VNNI __attribute__((always_inline)) void kern_q6_K(
     }
 
 _Static_assert(RPV_CMAX <= RPV_ARR, "the switch covers 1..8");
+
+/* gemm_rpx: per half, each packed tile of up to 16 tokens as register
+ * blocks of up to 8 tokens. */
+#define DRIVER_X(NAME, Q4)                                                                                    \
+    static VNNI void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {          \
+        const int64_t nb = n / 32;                                                                            \
+        const size_t tile = CLLM_RPX_COLS * (size_t)nb * CLLM_RPX_BLOCK(1);                                   \
+        for (int hf = 0; hf < 2; hf++) {                                                                      \
+            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                       \
+            for (int t0 = 0; t0 < nc; t0 += CLLM_RPX_COLS) {                                                  \
+                const int T = nc - t0 < CLLM_RPX_COLS ? nc - t0 : CLLM_RPX_COLS;                              \
+                const uint8_t *xt = (const uint8_t *)x + (size_t)(t0 / CLLM_RPX_COLS) * tile;                  \
+                for (int c0 = 0; c0 < T; c0 += 8) {                                                           \
+                    const cllm_avx2_act_view v = cllm_avx2_view_rpx(Q4, xt, T, c0);                           \
+                    float *sc = s + (int64_t)(t0 + c0) * lds;                                                 \
+                    switch (T - c0 < 8 ? T - c0 : 8) {                                                        \
+                    case 8: kern_q32(Q4, 8, hf, pf, nb, wg, v, sc, lds); break;                               \
+                    case 7: kern_q32(Q4, 7, hf, pf, nb, wg, v, sc, lds); break;                               \
+                    case 6: kern_q32(Q4, 6, hf, pf, nb, wg, v, sc, lds); break;                               \
+                    case 5: kern_q32(Q4, 5, hf, pf, nb, wg, v, sc, lds); break;                               \
+                    case 4: kern_q32(Q4, 4, hf, pf, nb, wg, v, sc, lds); break;                               \
+                    case 3: kern_q32(Q4, 3, hf, pf, nb, wg, v, sc, lds); break;                               \
+                    case 2: kern_q32(Q4, 2, hf, pf, nb, wg, v, sc, lds); break;                               \
+                    case 1: kern_q32(Q4, 1, hf, pf, nb, wg, v, sc, lds); break;                               \
+                    default: break;                                                                           \
+                    }                                                                                         \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+DRIVER_X(gemm_rpx_q4_0_avxvnni, 1)
+DRIVER_X(gemm_rpx_q8_0_avxvnni, 0)
+
+cllm_gemm_rpx_fn cllm_cpu_avxvnni_gemm_rpx(cllm_type t) {
+    return t == CLLM_TYPE_Q4_0 ? gemm_rpx_q4_0_avxvnni : t == CLLM_TYPE_Q8_0 ? gemm_rpx_q8_0_avxvnni : NULL;
+}
 
 DRIVER(gemm_rp_q4_0_avxvnni, CALL_Q4_0)
 DRIVER(gemm_rp_q8_0_avxvnni, CALL_Q8_0)
