@@ -141,73 +141,90 @@ static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
     }
 }
 
-/* ---- Q6_K: 8-bit quants (0..63), zero point 32 folded in per 16-element
- * sub-block from the activation's bsums; per sub-block 4 vpdpbusd, one
- * conversion and one FMA with d * scale (precomputed per super-block). */
+/* ---- Q6_K: 8-bit quants (0..63). Per 16-element sub-block and activation
+ * row: the int32 chain starts from the zero-point term -32 * bsum (from the
+ * row's aux, a broadcast load), 4 vpdpbusd, one conversion and one FMA
+ * with d * scale (computed once per super-block for the whole token block).
+ * Register block 16 rows x up to 16 activation rows. */
 #define RP6_GB 4384
-#define RP6_CMAX 8
 
 static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb, const uint8_t *wg, const uint8_t *a,
-                                                        size_t as, float *s, int64_t lds) {
-    __m512 acc[RP6_CMAX];
-#pragma GCC unroll 8
+                                                        size_t as, const cllm_rp_aux *aux, int64_t auxs, float *s,
+                                                        int64_t lds) {
+    __m512 acc[RPK_CMAX];
+#pragma GCC unroll 16
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     float dsc[16][16] __attribute__((aligned(64)));
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RP6_GB;
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
+#pragma GCC unroll 16
         for (int k = 0; k < 16; k++)
             _mm512_store_ps(dsc[k], _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
                                                          _mm_loadu_si128((const __m128i *)(blk + 32 + 16 * k))))));
-        __m512 t[RP6_CMAX];
-#pragma GCC unroll 8
+        __m512 t[RPK_CMAX];
+#pragma GCC unroll 16
         for (int c = 0; c < C; c++) t[c] = _mm512_setzero_ps();
+        const uint8_t *ab = a + (size_t)b * sizeof(cllm_block_q8_K) + 4;
+        /* -32 * bsums[k] of row c sits at int32 index 2 + (k & 1) of aux entry 8b + k/2 */
+        const int32_t *zb = (const int32_t *)(const void *)(aux + 8 * b) + 2;
 #pragma GCC unroll 1
         for (int k = 0; k < 16; k++) {
-            __m512i U[4];
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) U[j] = _mm512_loadu_si512((const void *)(blk + 288 + 64 * (4 * k + j)));
+            const uint8_t *q = blk + 288 + 256 * k;
+            const __m512i U0 = _mm512_loadu_si512((const void *)q), U1 = _mm512_loadu_si512((const void *)(q + 64)),
+                          U2 = _mm512_loadu_si512((const void *)(q + 128)),
+                          U3 = _mm512_loadu_si512((const void *)(q + 192));
             const __m512 ds = _mm512_load_ps(dsc[k]);
-#pragma GCC unroll 8
+            const uint8_t *y = ab + 16 * k;
+            const int32_t *z = zb + 4 * (k >> 1) + (k & 1);
+#pragma GCC unroll 16
             for (int c = 0; c < C; c++) {
-                const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
-                const int8_t *y = yb->qs + 16 * k;
-                __m512i i0 = _mm512_set1_epi32(-32 * yb->bsums[k]), i1 = _mm512_setzero_si512();
-                i0 = _mm512_dpbusd_epi32(i0, U[0], bcast4(y));
-                i1 = _mm512_dpbusd_epi32(i1, U[1], bcast4(y + 4));
-                i0 = _mm512_dpbusd_epi32(i0, U[2], bcast4(y + 8));
-                i1 = _mm512_dpbusd_epi32(i1, U[3], bcast4(y + 12));
-                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)), ds, t[c]);
+                __m512i i0 = _mm512_set1_epi32(*z);
+                i0 = dpbusd_m(i0, U0, y);
+                i0 = dpbusd_m(i0, U1, y + 4);
+                i0 = dpbusd_m(i0, U2, y + 8);
+                i0 = dpbusd_m(i0, U3, y + 12);
+                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), ds, t[c]);
+                y += as;
+                z += 4 * auxs;
             }
         }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int c = 0; c < C; c++) {
             const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
             acc[c] = _mm512_fmadd_ps(t[c], _mm512_set1_ps(yb->d), acc[c]);
         }
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int c = 0; c < C; c++) _mm512_storeu_ps(s + (int64_t)c * lds, acc[c]);
 }
 
 static void gemm_rp_q6_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,
                                  const cllm_rp_aux *aux, int64_t auxs) {
-    (void)aux;
-    (void)auxs;
     const int64_t nb = n / 256;
     const uint8_t *a8 = a;
     int c = 0;
-    for (; c + RP6_CMAX <= nc; c += RP6_CMAX) kern6(RP6_CMAX, nb, wg, a8 + (size_t)c * as, as, s + (int64_t)c * lds, lds);
+    for (; c + RPK_CMAX <= nc; c += RPK_CMAX)
+        kern6(RPK_CMAX, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
     const uint8_t *ac = a8 + (size_t)c * as;
+    const cllm_rp_aux *xc = aux + (int64_t)c * auxs;
     float *sc = s + (int64_t)c * lds;
     switch (nc - c) {
-    case 7: kern6(7, nb, wg, ac, as, sc, lds); break;
-    case 6: kern6(6, nb, wg, ac, as, sc, lds); break;
-    case 5: kern6(5, nb, wg, ac, as, sc, lds); break;
-    case 4: kern6(4, nb, wg, ac, as, sc, lds); break;
-    case 3: kern6(3, nb, wg, ac, as, sc, lds); break;
-    case 2: kern6(2, nb, wg, ac, as, sc, lds); break;
-    case 1: kern6(1, nb, wg, ac, as, sc, lds); break;
+    case 15: kern6(15, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 14: kern6(14, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 13: kern6(13, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 12: kern6(12, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 11: kern6(11, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 10: kern6(10, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 9: kern6(9, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 8: kern6(8, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 7: kern6(7, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 6: kern6(6, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 5: kern6(5, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 4: kern6(4, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 3: kern6(3, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 2: kern6(2, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 1: kern6(1, nb, wg, ac, as, xc, auxs, sc, lds); break;
     default: break;
     }
 }
