@@ -169,22 +169,24 @@ static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb,
         /* -32 * bsums[k] of row c sits at int32 index 2 + (k & 1) of aux entry 8b + k/2 */
         const int32_t *zb = (const int32_t *)(const void *)(aux + 8 * b) + 2;
 #pragma GCC unroll 1
-        for (int k = 0; k < 16; k++) {
+        for (int k = 0; k < 16; k += 2) {   /* sub-blocks k, k+1: 32 elements */
             const uint8_t *q = blk + 288 + 256 * k;
-            const __m512i U0 = _mm512_loadu_si512((const void *)q), U1 = _mm512_loadu_si512((const void *)(q + 64)),
-                          U2 = _mm512_loadu_si512((const void *)(q + 128)),
-                          U3 = _mm512_loadu_si512((const void *)(q + 192));
-            const __m512 ds = _mm512_load_ps(dsc[k]);
+            __m512i U[8];
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) U[j] = _mm512_loadu_si512((const void *)(q + 64 * j));
+            const __m512 ds0 = _mm512_load_ps(dsc[k]), ds1 = _mm512_load_ps(dsc[k + 1]);
             const uint8_t *y = ab + 16 * k;
-            const int32_t *z = zb + 4 * (k >> 1) + (k & 1);
+            const int32_t *z = zb + 2 * k;
 #pragma GCC unroll 16
             for (int c = 0; c < C; c++) {
-                __m512i i0 = _mm512_set1_epi32(*z);
-                i0 = dpbusd_m(i0, U0, y);
-                i0 = dpbusd_m(i0, U1, y + 4);
-                i0 = dpbusd_m(i0, U2, y + 8);
-                i0 = dpbusd_m(i0, U3, y + 12);
-                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), ds, t[c]);
+                __m512i i0 = _mm512_set1_epi32(z[0]), i1 = _mm512_set1_epi32(z[1]);
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) {
+                    i0 = dpbusd_m(i0, U[j], y + 4 * j);
+                    i1 = dpbusd_m(i1, U[j + 4], y + 16 + 4 * j);
+                }
+                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), ds0, t[c]);
+                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), ds1, t[c]);
                 y += as;
                 z += 4 * auxs;
             }
