@@ -1,14 +1,16 @@
-/* gemm512_rp_k.c: AVX-512 VNNI GEMM on repacked Q4_K groups (layout in
- * cpu/repack.h) against Q8_K activation rows.
+/* gemm512_rp_k.c: AVX-512 VNNI GEMM on repacked Q4_K and Q6_K groups
+ * (layouts in cpu/repack.h) against Q8_K activation rows.
  *
- * Per 256-element super-block: the 16 rows' d*scale per 32-element
- * sub-block are computed once as floats (shared by the column tile); per
- * activation row and sub-block, 8 vpdpbusd (16 rows x 4 elements each, the
- * activation bytes broadcast) give the exact integer sums, one conversion
- * and one FMA scale them; the mins term is 4 vpdpwssd of the rows' int16 min
+ * Q4_K, per 256-element super-block: the 16 rows' d*scale per 32-element
+ * sub-block are computed once as floats (shared by the activation rows of
+ * the register block); per activation row and sub-block, one chain of 8
+ * vpdpbusd (16 rows x 4 elements each, the activation bytes as an embedded
+ * {1to16} broadcast) gives the exact integer sums, one conversion and one
+ * FMA scale them. High nibbles are used as (q << 4) (v & 0xF0) with the
+ * scale divided by 16. The mins term is 4 vpdpwssd of the rows' int16 min
  * pairs with the activation's sub-block sum pairs (exact), then
- * acc += d_a * (sum - dmin * mins). Register block: 16 rows x up to 8
- * activation rows. */
+ * acc += d_a * (sum - dmin * mins). Register block: 16 rows x up to 16
+ * activation rows. Port-0/5 uop budget and design notes: docs/kernels.md. */
 #include "cpu/avx512/avx512_impl.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
@@ -33,12 +35,6 @@ static inline __attribute__((always_inline)) __m512i dpbusd_m(__m512i acc, __m51
 static inline __attribute__((always_inline)) __m512i dpwssd_m(__m512i acc, __m512i w, const void *p) {
     __asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const rpk_i32a *)p));
     return acc;
-}
-
-static inline __m512i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
 }
 
 static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, const uint8_t *wg, const uint8_t *a,
