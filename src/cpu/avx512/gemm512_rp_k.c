@@ -41,9 +41,9 @@ static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, 
                                                        size_t as, const cllm_rp_aux *aux, int64_t auxs, float *s,
                                                        int64_t lds) {
     const __m512i m_lo = _mm512_set1_epi8(0x0F), m_hi = _mm512_set1_epi8((char)0xF0);
-    __m512 acc[RPK_CMAX];
+    __m512 acc[32];
     float dsc[8][16] __attribute__((aligned(64)));
-#pragma GCC unroll 16
+#pragma GCC unroll 32
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RPK_GB;
@@ -61,13 +61,13 @@ static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, 
             _mm512_store_ps(dsc[sb], _mm512_mul_ps(sb & 1 ? dh : d,
                                                    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
                                                        _mm_loadu_si128((const __m128i *)(blk + 64 + 16 * sb))))));
-        __m512 t[RPK_CMAX];
+        __m512 t[32];
         {
             const __m512i mn0 = _mm512_loadu_si512((const void *)(blk + 192)),
                           mn1 = _mm512_loadu_si512((const void *)(blk + 256)),
                           mn2 = _mm512_loadu_si512((const void *)(blk + 320)),
                           mn3 = _mm512_loadu_si512((const void *)(blk + 384));
-#pragma GCC unroll 16
+#pragma GCC unroll 32
             for (int c = 0; c < C; c++) {
                 const cllm_rp_aux *x = aux + (int64_t)c * auxs + 8 * b;
                 __m512i m = _mm512_setzero_si512();
@@ -90,7 +90,7 @@ static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, 
             for (int j = 0; j < 8; j++) U[j] = _mm512_and_si512(_mm512_loadu_si512((const void *)(q + 64 * j)), msk);
             const float *ds = dsc[sb];
             const uint8_t *y = ab + 32 * sb;
-#pragma GCC unroll 16
+#pragma GCC unroll 32
             for (int c = 0; c < C; c++) {
                 __m512i i0 = _mm512_setzero_si512();
 #pragma GCC unroll 8
@@ -99,11 +99,11 @@ static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, 
                 y += as;
             }
         }
-#pragma GCC unroll 16
+#pragma GCC unroll 32
         for (int c = 0; c < C; c++)
             acc[c] = _mm512_fmadd_ps(t[c], _mm512_set1_ps(aux[(int64_t)c * auxs + 8 * b].d), acc[c]);
     }
-#pragma GCC unroll 16
+#pragma GCC unroll 32
     for (int c = 0; c < C; c++) _mm512_storeu_ps(s + (int64_t)c * lds, acc[c]);
 }
 
@@ -112,6 +112,8 @@ static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
     const int64_t nb = n / 256;
     const uint8_t *a8 = a;
     int c = 0;
+    for (; c + 32 <= nc; c += 32)
+        kern(32, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
     for (; c + RPK_CMAX <= nc; c += RPK_CMAX)
         kern(RPK_CMAX, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
     const uint8_t *ac = a8 + (size_t)c * as;
