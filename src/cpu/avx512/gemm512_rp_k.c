@@ -16,6 +16,7 @@
 #include "quant/blocks.h"
 
 #include <immintrin.h>
+#include <stddef.h>
 #include <string.h>
 
 #define RPK_CMAX 16
@@ -145,6 +146,8 @@ static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
  * with d * scale (computed once per super-block for the whole token block).
  * Register block 16 rows x up to 16 activation rows. */
 #define RP6_GB 4384
+_Static_assert(sizeof(cllm_rp_aux) == 16 && offsetof(cllm_rp_aux, zs8) == offsetof(cllm_rp_aux, zs4) + 4,
+               "Q6_K reads zs4/zs8 as adjacent int32s, 4 per aux entry");
 
 static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb, const uint8_t *wg, const uint8_t *a,
                                                         size_t as, const cllm_rp_aux *aux, int64_t auxs, float *s,
@@ -164,8 +167,8 @@ static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb,
 #pragma GCC unroll 16
         for (int c = 0; c < C; c++) t[c] = _mm512_setzero_ps();
         const uint8_t *ab = a + (size_t)b * sizeof(cllm_block_q8_K) + 4;
-        /* -32 * bsums[k] of row c sits at int32 index 2 + (k & 1) of aux entry 8b + k/2 */
-        const int32_t *zb = (const int32_t *)(const void *)(aux + 8 * b) + 2;
+        /* -32 * bsums[k] of row c: .zs4 (k even) / .zs8 (k odd) of aux entry 8b + k/2 */
+        const int32_t *zb = &aux[8 * b].zs4;
 #pragma GCC unroll 1
         for (int k = 0; k < 16; k += 2) {   /* sub-blocks k, k+1: 32 elements */
             const uint8_t *q = blk + 288 + 256 * k;
