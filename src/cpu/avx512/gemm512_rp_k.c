@@ -152,19 +152,19 @@ _Static_assert(sizeof(cllm_rp_aux) == 16 && offsetof(cllm_rp_aux, zs8) == offset
 static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb, const uint8_t *wg, const uint8_t *a,
                                                         size_t as, const cllm_rp_aux *aux, int64_t auxs, float *s,
                                                         int64_t lds) {
-    __m512 acc[RPK_CMAX];
-#pragma GCC unroll 16
+    __m512 acc[32];
+#pragma GCC unroll 32
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     float dsc[16][16] __attribute__((aligned(64)));
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RP6_GB;
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
-#pragma GCC unroll 16
+#pragma GCC unroll 32
         for (int k = 0; k < 16; k++)
             _mm512_store_ps(dsc[k], _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
                                                          _mm_loadu_si128((const __m128i *)(blk + 32 + 16 * k))))));
-        __m512 t[RPK_CMAX];
-#pragma GCC unroll 16
+        __m512 t[32];
+#pragma GCC unroll 32
         for (int c = 0; c < C; c++) t[c] = _mm512_setzero_ps();
         const uint8_t *ab = a + (size_t)b * sizeof(cllm_block_q8_K) + 4;
         /* -32 * bsums[k] of row c: .zs4 (k even) / .zs8 (k odd) of aux entry 8b + k/2 */
@@ -178,7 +178,7 @@ static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb,
             const __m512 ds0 = _mm512_load_ps(dsc[k]), ds1 = _mm512_load_ps(dsc[k + 1]);
             const uint8_t *y = ab + 16 * k;
             const int32_t *z = zb + 2 * k;
-#pragma GCC unroll 16
+#pragma GCC unroll 32
             for (int c = 0; c < C; c++) {
                 __m512i i0 = _mm512_set1_epi32(z[0]), i1 = _mm512_set1_epi32(z[1]);
 #pragma GCC unroll 4
@@ -192,13 +192,13 @@ static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb,
                 z += 4 * auxs;
             }
         }
-#pragma GCC unroll 16
+#pragma GCC unroll 32
         for (int c = 0; c < C; c++) {
             const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
             acc[c] = _mm512_fmadd_ps(t[c], _mm512_set1_ps(yb->d), acc[c]);
         }
     }
-#pragma GCC unroll 16
+#pragma GCC unroll 32
     for (int c = 0; c < C; c++) _mm512_storeu_ps(s + (int64_t)c * lds, acc[c]);
 }
 
@@ -207,6 +207,8 @@ static void gemm_rp_q6_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
     const int64_t nb = n / 256;
     const uint8_t *a8 = a;
     int c = 0;
+    for (; c + 32 <= nc; c += 32)
+        kern6(32, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
     for (; c + RPK_CMAX <= nc; c += RPK_CMAX)
         kern6(RPK_CMAX, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
     const uint8_t *ac = a8 + (size_t)c * as;
