@@ -9,8 +9,8 @@
  * FMA scale them. High nibbles are used as (q << 4) (v & 0xF0) with the
  * scale divided by 16. The mins term is 4 vpdpwssd of the rows' int16 min
  * pairs with the activation's sub-block sum pairs (exact), then
- * acc += d_a * (sum - dmin * mins). Register block: 16 rows x up to 16
- * activation rows. Port-0/5 uop budget and design notes: docs/kernels.md. */
+ * acc += d_a * (sum - dmin * mins). Register block: 16 rows x 32, 16 or
+ * 1..15 activation rows. Port-0/5 uop budget and design notes: docs/kernels.md. */
 #include "cpu/avx512/avx512_impl.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
@@ -144,7 +144,7 @@ static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
  * row: the int32 chain starts from the zero-point term -32 * bsum (from the
  * row's aux, a broadcast load), 4 vpdpbusd, one conversion and one FMA
  * with d * scale (computed once per super-block for the whole token block).
- * Register block 16 rows x up to 16 activation rows. */
+ * Register block 16 rows x 32, 16 or 1..15 activation rows. */
 #define RP6_GB 4384
 _Static_assert(sizeof(cllm_rp_aux) == 16 && offsetof(cllm_rp_aux, zs8) == offsetof(cllm_rp_aux, zs4) + 4,
                "Q6_K reads zs4/zs8 as adjacent int32s, 4 per aux entry");
