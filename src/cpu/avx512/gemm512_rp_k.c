@@ -17,7 +17,6 @@
 
 #include <immintrin.h>
 #include <stddef.h>
-#include <string.h>
 
 #define RPK_CMAX 16
 #define RPK_GB 2496   /* bytes per super-block group */
