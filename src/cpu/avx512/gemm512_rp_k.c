@@ -47,7 +47,7 @@ static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, 
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RPK_GB;
-        if (C <= 2) {
+        if (C <= 8) {   /* decode batches: memory-bound; stream the next super-blocks in */
             const char *pf = (const char *)blk + 2 * RPK_GB;
             for (int o = 0; o < RPK_GB; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
         }
@@ -157,6 +157,10 @@ static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb,
     float dsc[16][16] __attribute__((aligned(64)));
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RP6_GB;
+        if (C <= 8) {
+            const char *pf = (const char *)blk + RP6_GB;
+            for (int o = 0; o < RP6_GB; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
+        }
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
 #pragma GCC unroll 32
         for (int k = 0; k < 16; k++)
