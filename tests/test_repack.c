@@ -2,7 +2,8 @@
  * Q4_K and Q6_K weights with random quants and scales, repack them, run
  * every available table's gemm_rp (scalar reference, AVX2, AVX-512 VNNI)
  * and, on x86, both variants of the AVX2 one (plain AVX2 and AVX-VNNI,
- * whichever the table chose) over 1..19 activation rows, and compare each
+ * whichever the table chose) over 1..35 activation rows (two 16-row
+ * register blocks and tails), and compare each
  * output with the plain scalar vec_dot of the original rows.
  * Integer sums are exact, so only float rounding differs. Also checks the
  * repack layout round trip (bytes land where repack.h says). */
@@ -91,7 +92,7 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
         const uint8_t want = t == CLLM_TYPE_Q4_0 ? ob[2 + 7] : (uint8_t)(ob[2 + 7] ^ 0x80);
         CHECK(gb[32 + 64 * 1 + 4 * 5 + 3] == want, "quant placement");
     }
-    enum { NTOK = 19 };
+    enum { NTOK = 35 };   /* > 2 register blocks of 16 activation rows, plus a tail */
     const cllm_type at = t == CLLM_TYPE_Q4_K || t == CLLM_TYPE_Q6_K ? CLLM_TYPE_Q8_K : CLLM_TYPE_Q8_0;
     const size_t arow = at == CLLM_TYPE_Q8_K ? (size_t)(ne0 / 256) * sizeof(cllm_block_q8_K)
                                              : (size_t)nb * sizeof(cllm_block_q8_0);
@@ -147,7 +148,7 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
             CHECK(0, "%s gemm_rp %s missing", kname, tname(t));
             continue;
         }
-        for (int nc = 1; nc <= NTOK; nc += (nc < 9 ? 1 : 5)) {
+        for (int nc = 1; nc <= NTOK; nc += (nc < 17 ? 1 : 6)) {
             for (size_t i = 0; i < (size_t)(ne1 * NTOK); i++) out[i] = NAN;
             for (int64_t g = 0; g < ne1 / CLLM_RP_ROWS; g++)
                 gemm(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * gbytes, a, arow, aux, nb);

@@ -28,8 +28,8 @@ typedef void (*cllm_from_float_fn)(const float *x, void *y, int64_t n);
  * the weights' zero point (-8 for Q4_0, -128 for the offset Q8_0 bytes)
  * into one integer term per block. zs4/zs8 hold that term already scaled
  * (-8 * sum, -128 * sum) so a kernel can start its int32 accumulators from
- * one broadcast load, with no per-block arithmetic. Q8_K rows (Q4_K
- * weights) use d and sum only (cllm_cpu_rp_aux_row_q8_K). */
+ * one broadcast load, with no per-block arithmetic. Q8_K rows (Q4_K/Q6_K
+ * weights) pack their fields differently (cllm_cpu_rp_aux_row_q8_K, repack.h). */
 typedef struct cllm_rp_aux {
     float d;
     int32_t sum;

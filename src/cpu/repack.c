@@ -158,5 +158,9 @@ void cllm_cpu_rp_aux_row_q8_K(const void *a, int64_t n, cllm_rp_aux *aux) {
             const int32_t s1 = y[k].bsums[4 * p + 2] + y[k].bsums[4 * p + 3];
             x[p].sum = (int32_t)(((uint32_t)(uint16_t)(int16_t)s0) | ((uint32_t)(uint16_t)(int16_t)s1 << 16));
         }
+        for (int i = 0; i < 8; i++) {   /* Q6_K zero point (32) per 16-element sub-block */
+            x[i].zs4 = -32 * y[k].bsums[2 * i];
+            x[i].zs8 = -32 * y[k].bsums[2 * i + 1];
+        }
     }
 }

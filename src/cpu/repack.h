@@ -63,9 +63,11 @@ void cllm_rpx_pack_row(const void *q8, int64_t n, int tok, int n_tok, void *x);
 
 /* Fill the n/32 aux entries of one Q8_0 activation row a (n elements). */
 void cllm_cpu_rp_aux_row(const void *a, int64_t n, cllm_rp_aux *aux);
-/* The same for a Q8_K row (used by Q4_K groups): per super-block k, entry
- * 8k has .d = the block's scale, entries 8k+p (p < 4) have .sum = the int16
- * pair (sum of sub-block 2p, sum of sub-block 2p+1) in its low/high half. */
+/* The same for a Q8_K row (used by Q4_K and Q6_K groups): per super-block
+ * k, entry 8k has .d = the block's scale, entries 8k+p (p < 4) have .sum =
+ * the int16 pair (sum of 32-element sub-block 2p, of 2p+1) in its low/high
+ * half, and entries 8k+i (i < 8) have .zs4 = -32 * bsums[2i], .zs8 = -32 *
+ * bsums[2i+1] (the Q6_K zero-point term of 16-element sub-blocks 2i, 2i+1). */
 void cllm_cpu_rp_aux_row_q8_K(const void *a, int64_t n, cllm_rp_aux *aux);
 
 /* Scalar reference GEMMs on repacked groups (src/cpu/scalar/repack_ref.c). */

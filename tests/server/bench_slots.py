@@ -29,16 +29,16 @@ try:
             if urllib.request.urlopen(base + "/health").status == 200: break
         except Exception: time.sleep(0.2)
 
-    def gen(i, out):
-        body = json.dumps({"prompt": f"Once upon a time {i}", "max_tokens": a.tokens, "ignore_eos": True,
+    def gen(i, out, tokens=None):
+        body = json.dumps({"prompt": f"Once upon a time {i}", "max_tokens": tokens or a.tokens, "ignore_eos": True,
                            "temperature": 0}).encode()
         req = urllib.request.Request(base + "/v1/completions", body, {"Content-Type": "application/json"})
         out[i] = json.load(urllib.request.urlopen(req, timeout=3600))
 
-    def run(n):
+    def run(n, tokens=None):
         out = [None] * n
         t0 = time.time()
-        th = [threading.Thread(target=gen, args=(i, out)) for i in range(n)]
+        th = [threading.Thread(target=gen, args=(i, out, tokens)) for i in range(n)]
         for t in th: t.start()
         for t in th: t.join()
         dt = time.time() - t0
@@ -47,6 +47,7 @@ try:
 
     run(1)  # warm-up (page in the weights)
     one, o1 = run(1)
+    run(a.slots, 8)  # warm-up of the N-slot path (first use of every slot's buffers and cache rows)
     many, on = run(a.slots)
     print(f"model {a.model}, {a.threads} threads, {a.tokens} tokens per stream")
     print(f"1 stream : {one:8.2f} tokens/s (generation alone: {o1[0]['timings']['predicted_per_second']:.2f})")

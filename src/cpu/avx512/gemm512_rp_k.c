@@ -1,92 +1,109 @@
-/* gemm512_rp_k.c: AVX-512 VNNI GEMM on repacked Q4_K groups (layout in
- * cpu/repack.h) against Q8_K activation rows.
+/* gemm512_rp_k.c: AVX-512 VNNI GEMM on repacked Q4_K and Q6_K groups
+ * (layouts in cpu/repack.h) against Q8_K activation rows.
  *
- * Per 256-element super-block: the 16 rows' d*scale per 32-element
- * sub-block are computed once as floats (shared by the column tile); per
- * activation row and sub-block, 8 vpdpbusd (16 rows x 4 elements each, the
- * activation bytes broadcast) give the exact integer sums, one conversion
- * and one FMA scale them; the mins term is 4 vpdpwssd of the rows' int16 min
+ * Q4_K, per 256-element super-block: the 16 rows' d*scale per 32-element
+ * sub-block are computed once as floats (shared by the activation rows of
+ * the register block); per activation row and sub-block, one chain of 8
+ * vpdpbusd (16 rows x 4 elements each, the activation bytes as an embedded
+ * {1to16} broadcast) gives the exact integer sums, one conversion and one
+ * FMA scale them. High nibbles are used as (q << 4) (v & 0xF0) with the
+ * scale divided by 16. The mins term is 4 vpdpwssd of the rows' int16 min
  * pairs with the activation's sub-block sum pairs (exact), then
- * acc += d_a * (sum - dmin * mins). Register block: 16 rows x up to 8
- * activation rows. */
+ * acc += d_a * (sum - dmin * mins). Register block: 16 rows x 32, 16 or
+ * 1..15 activation rows. Port-0/5 uop budget and design notes: docs/kernels.md. */
 #include "cpu/avx512/avx512_impl.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
 
 #include <immintrin.h>
-#include <string.h>
+#include <stddef.h>
 
-#define RPK_CMAX 8
+#define RPK_CMAX 16
 #define RPK_GB 2496   /* bytes per super-block group */
 
-static inline __m512i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
+typedef int32_t rpk_i32a __attribute__((may_alias));
+
+/* acc += w (16 rows x 4 unsigned bytes) . the 4 signed bytes at p, broadcast
+ * as an embedded {1to16} memory operand (GCC 12 does not fold set1 into the
+ * VNNI instructions; a separate vpbroadcastd costs a front-end slot and a
+ * register). */
+static inline __attribute__((always_inline)) __m512i dpbusd_m(__m512i acc, __m512i w, const void *p) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const rpk_i32a *)p));
+    return acc;
+}
+/* acc += w (16 x int16 pairs) . the int16 pair at p, broadcast. */
+static inline __attribute__((always_inline)) __m512i dpwssd_m(__m512i acc, __m512i w, const void *p) {
+    __asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const rpk_i32a *)p));
+    return acc;
 }
 
 static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, const uint8_t *wg, const uint8_t *a,
                                                        size_t as, const cllm_rp_aux *aux, int64_t auxs, float *s,
                                                        int64_t lds) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m512 acc[RPK_CMAX];
-#pragma GCC unroll 8
+    const __m512i m_lo = _mm512_set1_epi8(0x0F), m_hi = _mm512_set1_epi8((char)0xF0);
+    __m512 acc[32];
+    float dsc[8][16] __attribute__((aligned(64)));
+#pragma GCC unroll 32
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RPK_GB;
-        if (C <= 2) {
+        if (C <= 8) {   /* decode batches: memory-bound; stream the next super-blocks in */
             const char *pf = (const char *)blk + 2 * RPK_GB;
             for (int o = 0; o < RPK_GB; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
         }
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
-        const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + 32)));
-        __m512 dsc[8];
+        const __m512 ndmin = _mm512_sub_ps(_mm512_setzero_ps(),
+                                           _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + 32))));
+        /* odd sub-blocks are the high nibbles, used as (q << 4): scale / 16 */
+        const __m512 dh = _mm512_mul_ps(d, _mm512_set1_ps(1.0f / 16.0f));
 #pragma GCC unroll 8
         for (int sb = 0; sb < 8; sb++)
-            dsc[sb] = _mm512_mul_ps(
-                d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + 64 + 16 * sb)))));
-        __m512 t[RPK_CMAX];
-#pragma GCC unroll 8
-        for (int c = 0; c < C; c++) t[c] = _mm512_setzero_ps();
-#pragma GCC unroll 1
-        for (int p = 0; p < 4; p++) {
-            const uint8_t *q = blk + 448 + 512 * p;
-#pragma GCC unroll 2
-            for (int h = 0; h < 2; h++) {
-                __m512i U[8];
-#pragma GCC unroll 8
-                for (int j = 0; j < 8; j++) {
-                    const __m512i v = _mm512_loadu_si512((const void *)(q + 64 * j));
-                    U[j] = _mm512_and_si512(h ? _mm512_srli_epi16(v, 4) : v, m4);
-                }
-                const __m512 ds = dsc[2 * p + h];
-#pragma GCC unroll 8
-                for (int c = 0; c < C; c++) {
-                    const int8_t *y = (const int8_t *)(a + (size_t)c * as + (size_t)b * sizeof(cllm_block_q8_K) + 4) +
-                                      64 * p + 32 * h;
-                    __m512i i0 = _mm512_setzero_si512(), i1 = _mm512_setzero_si512();
-#pragma GCC unroll 4
-                    for (int j = 0; j < 4; j++) {
-                        i0 = _mm512_dpbusd_epi32(i0, U[j], bcast4(y + 4 * j));
-                        i1 = _mm512_dpbusd_epi32(i1, U[j + 4], bcast4(y + 16 + 4 * j));
-                    }
-                    t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)), ds, t[c]);
-                }
+            _mm512_store_ps(dsc[sb], _mm512_mul_ps(sb & 1 ? dh : d,
+                                                   _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                                                       _mm_loadu_si128((const __m128i *)(blk + 64 + 16 * sb))))));
+        __m512 t[32];
+        {
+            const __m512i mn0 = _mm512_loadu_si512((const void *)(blk + 192)),
+                          mn1 = _mm512_loadu_si512((const void *)(blk + 256)),
+                          mn2 = _mm512_loadu_si512((const void *)(blk + 320)),
+                          mn3 = _mm512_loadu_si512((const void *)(blk + 384));
+#pragma GCC unroll 32
+            for (int c = 0; c < C; c++) {
+                const cllm_rp_aux *x = aux + (int64_t)c * auxs + 8 * b;
+                __m512i m = _mm512_setzero_si512();
+                m = dpwssd_m(m, mn0, &x[0].sum);
+                m = dpwssd_m(m, mn1, &x[1].sum);
+                m = dpwssd_m(m, mn2, &x[2].sum);
+                m = dpwssd_m(m, mn3, &x[3].sum);
+                t[c] = _mm512_mul_ps(_mm512_cvtepi32_ps(m), ndmin);
             }
         }
+        /* sub-block sb: weights in pair sb/2 (low nibbles for even sb, high
+         * for odd), activations at byte 32*sb of the Q8_K quants */
+        const uint8_t *ab = a + (size_t)b * sizeof(cllm_block_q8_K) + 4;
+#pragma GCC unroll 1
+        for (int sb = 0; sb < 8; sb++) {
+            const uint8_t *q = blk + 448 + 512 * (sb >> 1);
+            const __m512i msk = sb & 1 ? m_hi : m_lo;
+            __m512i U[8];
 #pragma GCC unroll 8
-        for (int c = 0; c < C; c++) {
-            const cllm_rp_aux *x = aux + (int64_t)c * auxs + 8 * b;
-            __m512i m = _mm512_setzero_si512();
-#pragma GCC unroll 4
-            for (int p = 0; p < 4; p++)
-                m = _mm512_dpwssd_epi32(m, _mm512_loadu_si512((const void *)(blk + 192 + 64 * p)),
-                                        _mm512_set1_epi32(x[p].sum));
-            const __m512 tt = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), dmin, t[c]);
-            acc[c] = _mm512_fmadd_ps(tt, _mm512_set1_ps(x[0].d), acc[c]);
+            for (int j = 0; j < 8; j++) U[j] = _mm512_and_si512(_mm512_loadu_si512((const void *)(q + 64 * j)), msk);
+            const float *ds = dsc[sb];
+            const uint8_t *y = ab + 32 * sb;
+#pragma GCC unroll 32
+            for (int c = 0; c < C; c++) {
+                __m512i i0 = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j++) i0 = dpbusd_m(i0, U[j], y + 4 * j);
+                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_load_ps(ds), t[c]);
+                y += as;
+            }
         }
+#pragma GCC unroll 32
+        for (int c = 0; c < C; c++)
+            acc[c] = _mm512_fmadd_ps(t[c], _mm512_set1_ps(aux[(int64_t)c * auxs + 8 * b].d), acc[c]);
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 32
     for (int c = 0; c < C; c++) _mm512_storeu_ps(s + (int64_t)c * lds, acc[c]);
 }
 
@@ -95,12 +112,22 @@ static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
     const int64_t nb = n / 256;
     const uint8_t *a8 = a;
     int c = 0;
+    for (; c + 32 <= nc; c += 32)
+        kern(32, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
     for (; c + RPK_CMAX <= nc; c += RPK_CMAX)
         kern(RPK_CMAX, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
     const uint8_t *ac = a8 + (size_t)c * as;
     const cllm_rp_aux *xc = aux + (int64_t)c * auxs;
     float *sc = s + (int64_t)c * lds;
     switch (nc - c) {
+    case 15: kern(15, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 14: kern(14, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 13: kern(13, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 12: kern(12, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 11: kern(11, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 10: kern(10, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 9: kern(9, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 8: kern(8, nb, wg, ac, as, xc, auxs, sc, lds); break;
     case 7: kern(7, nb, wg, ac, as, xc, auxs, sc, lds); break;
     case 6: kern(6, nb, wg, ac, as, xc, auxs, sc, lds); break;
     case 5: kern(5, nb, wg, ac, as, xc, auxs, sc, lds); break;
@@ -112,72 +139,100 @@ static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
     }
 }
 
-/* ---- Q6_K: 8-bit quants (0..63), zero point 32 folded in per 16-element
- * sub-block from the activation's bsums; per sub-block 4 vpdpbusd, one
- * conversion and one FMA with d * scale (precomputed per super-block). */
+/* ---- Q6_K: 8-bit quants (0..63). Per 16-element sub-block and activation
+ * row: the int32 chain starts from the zero-point term -32 * bsum (from the
+ * row's aux, a broadcast load), 4 vpdpbusd, one conversion and one FMA
+ * with d * scale (computed once per super-block for the whole token block).
+ * Register block 16 rows x 32, 16 or 1..15 activation rows. */
 #define RP6_GB 4384
+_Static_assert(sizeof(cllm_rp_aux) == 16 && offsetof(cllm_rp_aux, zs8) == offsetof(cllm_rp_aux, zs4) + 4,
+               "Q6_K reads zs4/zs8 as adjacent int32s, 4 per aux entry");
 
 static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb, const uint8_t *wg, const uint8_t *a,
-                                                        size_t as, float *s, int64_t lds) {
-    __m512 acc[RPK_CMAX];
-#pragma GCC unroll 8
+                                                        size_t as, const cllm_rp_aux *aux, int64_t auxs, float *s,
+                                                        int64_t lds) {
+    __m512 acc[32];
+#pragma GCC unroll 32
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     float dsc[16][16] __attribute__((aligned(64)));
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RP6_GB;
+        if (C <= 8) {
+            const char *pf = (const char *)blk + RP6_GB;
+            for (int o = 0; o < RP6_GB; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
+        }
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
+#pragma GCC unroll 32
         for (int k = 0; k < 16; k++)
             _mm512_store_ps(dsc[k], _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
                                                          _mm_loadu_si128((const __m128i *)(blk + 32 + 16 * k))))));
-        __m512 t[RPK_CMAX];
-#pragma GCC unroll 8
+        __m512 t[32];
+#pragma GCC unroll 32
         for (int c = 0; c < C; c++) t[c] = _mm512_setzero_ps();
+        const uint8_t *ab = a + (size_t)b * sizeof(cllm_block_q8_K) + 4;
+        /* -32 * bsums[k] of row c: .zs4 (k even) / .zs8 (k odd) of aux entry 8b + k/2 */
+        const int32_t *zb = &aux[8 * b].zs4;
 #pragma GCC unroll 1
-        for (int k = 0; k < 16; k++) {
-            __m512i U[4];
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) U[j] = _mm512_loadu_si512((const void *)(blk + 288 + 64 * (4 * k + j)));
-            const __m512 ds = _mm512_load_ps(dsc[k]);
+        for (int k = 0; k < 16; k += 2) {   /* sub-blocks k, k+1: 32 elements */
+            const uint8_t *q = blk + 288 + 256 * k;
+            __m512i U[8];
 #pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) U[j] = _mm512_loadu_si512((const void *)(q + 64 * j));
+            const __m512 ds0 = _mm512_load_ps(dsc[k]), ds1 = _mm512_load_ps(dsc[k + 1]);
+            const uint8_t *y = ab + 16 * k;
+            const int32_t *z = zb + 2 * k;
+#pragma GCC unroll 32
             for (int c = 0; c < C; c++) {
-                const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
-                const int8_t *y = yb->qs + 16 * k;
-                __m512i i0 = _mm512_set1_epi32(-32 * yb->bsums[k]), i1 = _mm512_setzero_si512();
-                i0 = _mm512_dpbusd_epi32(i0, U[0], bcast4(y));
-                i1 = _mm512_dpbusd_epi32(i1, U[1], bcast4(y + 4));
-                i0 = _mm512_dpbusd_epi32(i0, U[2], bcast4(y + 8));
-                i1 = _mm512_dpbusd_epi32(i1, U[3], bcast4(y + 12));
-                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)), ds, t[c]);
+                __m512i i0 = _mm512_set1_epi32(z[0]), i1 = _mm512_set1_epi32(z[1]);
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) {
+                    i0 = dpbusd_m(i0, U[j], y + 4 * j);
+                    i1 = dpbusd_m(i1, U[j + 4], y + 16 + 4 * j);
+                }
+                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), ds0, t[c]);
+                t[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), ds1, t[c]);
+                y += as;
+                z += 4 * auxs;
             }
         }
-#pragma GCC unroll 8
+#pragma GCC unroll 32
         for (int c = 0; c < C; c++) {
             const cllm_block_q8_K *yb = (const cllm_block_q8_K *)(a + (size_t)c * as) + b;
             acc[c] = _mm512_fmadd_ps(t[c], _mm512_set1_ps(yb->d), acc[c]);
         }
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 32
     for (int c = 0; c < C; c++) _mm512_storeu_ps(s + (int64_t)c * lds, acc[c]);
 }
 
 static void gemm_rp_q6_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,
                                  const cllm_rp_aux *aux, int64_t auxs) {
-    (void)aux;
-    (void)auxs;
     const int64_t nb = n / 256;
     const uint8_t *a8 = a;
     int c = 0;
-    for (; c + RPK_CMAX <= nc; c += RPK_CMAX) kern6(RPK_CMAX, nb, wg, a8 + (size_t)c * as, as, s + (int64_t)c * lds, lds);
+    for (; c + 32 <= nc; c += 32)
+        kern6(32, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
+    for (; c + RPK_CMAX <= nc; c += RPK_CMAX)
+        kern6(RPK_CMAX, nb, wg, a8 + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs, s + (int64_t)c * lds, lds);
     const uint8_t *ac = a8 + (size_t)c * as;
+    const cllm_rp_aux *xc = aux + (int64_t)c * auxs;
     float *sc = s + (int64_t)c * lds;
     switch (nc - c) {
-    case 7: kern6(7, nb, wg, ac, as, sc, lds); break;
-    case 6: kern6(6, nb, wg, ac, as, sc, lds); break;
-    case 5: kern6(5, nb, wg, ac, as, sc, lds); break;
-    case 4: kern6(4, nb, wg, ac, as, sc, lds); break;
-    case 3: kern6(3, nb, wg, ac, as, sc, lds); break;
-    case 2: kern6(2, nb, wg, ac, as, sc, lds); break;
-    case 1: kern6(1, nb, wg, ac, as, sc, lds); break;
+    case 15: kern6(15, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 14: kern6(14, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 13: kern6(13, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 12: kern6(12, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 11: kern6(11, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 10: kern6(10, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 9: kern6(9, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 8: kern6(8, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 7: kern6(7, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 6: kern6(6, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 5: kern6(5, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 4: kern6(4, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 3: kern6(3, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 2: kern6(2, nb, wg, ac, as, xc, auxs, sc, lds); break;
+    case 1: kern6(1, nb, wg, ac, as, xc, auxs, sc, lds); break;
     default: break;
     }
 }

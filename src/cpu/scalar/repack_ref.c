@@ -136,11 +136,10 @@ void cllm_cpu_gemm_rp_q4_K_ref(int64_t n, int nc, float *s, int64_t lds, const v
 
 void cllm_cpu_gemm_rp_q6_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride) {
-    (void)aux;
-    (void)aux_stride;
     const int64_t nb = n / 256;
     for (int c = 0; c < nc; c++) {
         const cllm_block_q8_K *y = (const cllm_block_q8_K *)((const uint8_t *)a + (size_t)c * a_stride);
+        const cllm_rp_aux *x = aux + (int64_t)c * aux_stride;
         for (int r = 0; r < CLLM_RP_ROWS; r++) {
             float sum = 0.0f;
             for (int64_t b = 0; b < nb; b++) {
@@ -149,7 +148,8 @@ void cllm_cpu_gemm_rp_q6_K_ref(int64_t n, int nc, float *s, int64_t lds, const v
                 memcpy(&d, blk + 2 * r, 2);
                 int32_t isum = 0;
                 for (int k = 0; k < 16; k++) {
-                    int32_t sk = -32 * y[b].bsums[k];
+                    const cllm_rp_aux *xk = &x[8 * b + k / 2];
+                    int32_t sk = k & 1 ? xk->zs8 : xk->zs4;   /* -32 * bsums[k] */
                     for (int e = 16 * k; e < 16 * k + 16; e++) sk += blk[288 + 64 * (e / 4) + 4 * r + e % 4] * y[b].qs[e];
                     isum += (int8_t)blk[32 + 16 * k + r] * sk;
                 }
