@@ -47,7 +47,7 @@ static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, 
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RPK_GB;
-        if (C <= 8) {   /* decode batches: memory-bound; stream the next super-blocks in */
+        if (C <= 2) {   /* decode: memory-bound; stream the super-block after next in */
             const char *pf = (const char *)blk + 2 * RPK_GB;
             for (int o = 0; o < RPK_GB; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
         }
@@ -84,6 +84,11 @@ static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, 
 #pragma GCC unroll 1
         for (int sb = 0; sb < 8; sb++) {
             const uint8_t *q = blk + 448 + 512 * (sb >> 1);
+            if (C > 2 && C <= 8) {   /* decode batches: the same, spread over the 8 sub-block steps */
+                const char *pf = (const char *)blk + 2 * RPK_GB + 320 * sb;
+#pragma GCC unroll 5
+                for (int o = 0; o < 320; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
+            }
             const __m512i msk = sb & 1 ? m_hi : m_lo;
             __m512i U[8];
 #pragma GCC unroll 8
@@ -157,10 +162,6 @@ static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb,
     float dsc[16][16] __attribute__((aligned(64)));
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *blk = wg + (size_t)b * RP6_GB;
-        if (C <= 8) {
-            const char *pf = (const char *)blk + RP6_GB;
-            for (int o = 0; o < RP6_GB; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
-        }
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
 #pragma GCC unroll 32
         for (int k = 0; k < 16; k++)
@@ -175,6 +176,11 @@ static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb,
 #pragma GCC unroll 1
         for (int k = 0; k < 16; k += 2) {   /* sub-blocks k, k+1: 32 elements */
             const uint8_t *q = blk + 288 + 256 * k;
+            if (C <= 8) {   /* decode batches: the next super-block's lines, spread over the 8 steps */
+                const char *pf = (const char *)blk + RP6_GB + 576 * (k >> 1);
+#pragma GCC unroll 9
+                for (int o = 0; o < 576; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
+            }
             __m512i U[8];
 #pragma GCC unroll 8
             for (int j = 0; j < 8; j++) U[j] = _mm512_loadu_si512((const void *)(q + 64 * j));
