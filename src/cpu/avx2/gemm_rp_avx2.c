@@ -20,6 +20,7 @@
  *   which Q8_0 quantization never produces), one vpmaddwd per vector. No
  *   zero-point term is needed. */
 #include "cpu/avx2/avx2_impl.h"
+#include "cpu/avx2/rp_driver_avx2.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
 
@@ -35,21 +36,6 @@
 #define RP_CMAX 8
 #endif
 #define RP_CMAX_ARR 8
-
-/* Decode batches (up to 8 activation rows) are bound by the weight stream
- * from DRAM: the first pass over a group (rows 0-7, which touches every
- * cache line of the group) prefetches a few blocks ahead so that the loads
- * overlap the arithmetic, as the AVX-512 kernels do. */
-#define RP_PF_MAXC 8
-static inline void prefetch_lines(const uint8_t *p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
-}
-
-static inline __m256i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
 
 /* Rows 8*hf .. 8*hf+7 of the group x C activation rows. */
 static inline __attribute__((always_inline)) void kern_q4_0(const int C, const int hf, const int pf, int64_t nb,
@@ -138,67 +124,20 @@ static inline __attribute__((always_inline)) void kern_q8_0(const int C, const i
 
 /* Both halves of the group, activation rows in blocks of RP_CMAX then the
  * remainder. */
-#define DRIVER(NAME, KERN, Q4)                                                                                 \
-    static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,     \
-                     const cllm_rp_aux *aux, int64_t auxs) {                                                 \
-        for (int hf = 0; hf < 2; hf++) {                                                                     \
-            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                      \
-            for (int c = 0; c < nc; c += RP_CMAX) {                                                          \
-                const cllm_avx2_act_view v =                                                                 \
-                    cllm_avx2_view_rp(Q4, (const uint8_t *)a + (size_t)c * as, as, aux + (int64_t)c * auxs, auxs); \
-                float *sc = s + (int64_t)c * lds;                                                            \
-                switch (nc - c < RP_CMAX ? nc - c : RP_CMAX) {                                               \
-                case 8: KERN(8, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
-                case 7: KERN(7, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
-                case 6: KERN(6, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
-                case 5: KERN(5, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
-                case 4: KERN(4, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
-                case 3: KERN(3, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
-                case 2: KERN(2, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
-                case 1: KERN(1, hf, pf, n / 32, wg, v, sc, lds); break;                                      \
-                default: break;                                                                              \
-                }                                                                                            \
-            }                                                                                                \
-        }                                                                                                    \
-    }
 
-_Static_assert(RP_CMAX <= RP_CMAX_ARR, "the switch covers 1..8");
 
-DRIVER(gemm_rp_q4_0_avx2, kern_q4_0, 1)
-DRIVER(gemm_rp_q8_0_avx2, kern_q8_0, 0)
+#define CALL_Q4_0(C) kern_q4_0(C, hf, pf, n / 32, wg, cllm_avx2_view_rp(1, ac, as, xc, auxs), sc, lds)
+#define CALL_Q8_0(C) kern_q8_0(C, hf, pf, n / 32, wg, cllm_avx2_view_rp(0, ac, as, xc, auxs), sc, lds)
+CLLM_AVX2_RP_DRIVER(, gemm_rp_q4_0_avx2, RP_CMAX, CALL_Q4_0)
+CLLM_AVX2_RP_DRIVER(, gemm_rp_q8_0_avx2, RP_CMAX, CALL_Q8_0)
 
 /* gemm_rpx: per half, each packed tile of up to 16 tokens as register
  * blocks of up to 8 tokens. */
-#define DRIVER_X(NAME, KERN, Q4)                                                                              \
-    static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {              \
-        const int64_t nb = n / 32;                                                                            \
-        const size_t tile = CLLM_RPX_COLS * (size_t)nb * CLLM_RPX_BLOCK(1);                                   \
-        for (int hf = 0; hf < 2; hf++) {                                                                      \
-            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                       \
-            for (int t0 = 0; t0 < nc; t0 += CLLM_RPX_COLS) {                                                  \
-                const int T = nc - t0 < CLLM_RPX_COLS ? nc - t0 : CLLM_RPX_COLS;                              \
-                const uint8_t *xt = (const uint8_t *)x + (size_t)(t0 / CLLM_RPX_COLS) * tile;                  \
-                for (int c0 = 0; c0 < T; c0 += 8) {                                                           \
-                    const cllm_avx2_act_view v = cllm_avx2_view_rpx(Q4, xt, T, c0);                           \
-                    float *sc = s + (int64_t)(t0 + c0) * lds;                                                 \
-                    switch (T - c0 < 8 ? T - c0 : 8) {                                                        \
-                    case 8: KERN(8, hf, pf, nb, wg, v, sc, lds); break;                                       \
-                    case 7: KERN(7, hf, pf, nb, wg, v, sc, lds); break;                                       \
-                    case 6: KERN(6, hf, pf, nb, wg, v, sc, lds); break;                                       \
-                    case 5: KERN(5, hf, pf, nb, wg, v, sc, lds); break;                                       \
-                    case 4: KERN(4, hf, pf, nb, wg, v, sc, lds); break;                                       \
-                    case 3: KERN(3, hf, pf, nb, wg, v, sc, lds); break;                                       \
-                    case 2: KERN(2, hf, pf, nb, wg, v, sc, lds); break;                                       \
-                    case 1: KERN(1, hf, pf, nb, wg, v, sc, lds); break;                                       \
-                    default: break;                                                                           \
-                    }                                                                                         \
-                }                                                                                             \
-            }                                                                                                 \
-        }                                                                                                     \
-    }
 
-DRIVER_X(gemm_rpx_q4_0_avx2, kern_q4_0, 1)
-DRIVER_X(gemm_rpx_q8_0_avx2, kern_q8_0, 0)
+#define CALLX_Q4_0(C) kern_q4_0(C, hf, pf, nb, wg, v, sc, lds)
+#define CALLX_Q8_0(C) kern_q8_0(C, hf, pf, nb, wg, v, sc, lds)
+CLLM_AVX2_RPX_DRIVER(, gemm_rpx_q4_0_avx2, 1, CALLX_Q4_0)
+CLLM_AVX2_RPX_DRIVER(, gemm_rpx_q8_0_avx2, 0, CALLX_Q8_0)
 
 cllm_gemm_rpx_fn cllm_cpu_avx2_gemm_rpx_q32(cllm_type t) {
     return t == CLLM_TYPE_Q4_0 ? gemm_rpx_q4_0_avx2 : t == CLLM_TYPE_Q8_0 ? gemm_rpx_q8_0_avx2 : NULL;

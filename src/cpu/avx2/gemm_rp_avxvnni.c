@@ -23,6 +23,7 @@
  *    scale; the zero point -32 is 8 vpdpwssd per super-block of the rows'
  *    (-32 * scale) int16 pairs with the activation's bsums pairs. */
 #include "cpu/avx2/avx2_impl.h"
+#include "cpu/avx2/rp_driver_avx2.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
 
@@ -40,23 +41,6 @@
 #define RPV_CMAX 8
 #endif
 #define RPV_ARR 8
-#define RPK_GB 2496   /* bytes per Q4_K super-block group */
-#define RP6_GB 4384   /* bytes per Q6_K super-block group */
-
-/* Decode batches (up to 8 activation rows) are bound by the weight stream
- * from DRAM: the first pass over a group (rows 0-7, which touches every
- * cache line of the group) prefetches a few blocks ahead so that the loads
- * overlap the arithmetic, as the AVX-512 kernels do. */
-#define RP_PF_MAXC 8
-static inline void prefetch_lines(const uint8_t *p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
-}
-
-static inline __m256i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
 
 static inline VNNI __attribute__((always_inline)) void kern_q32(const int q4, const int C, const int hf, const int pf,
                                                                 int64_t nb, const uint8_t *wg,
@@ -235,74 +219,25 @@ static inline VNNI __attribute__((always_inline)) void kern_q6_K(
 #define CALL_Q4_0(C) kern_q32(1, C, hf, pf, n / 32, wg, cllm_avx2_view_rp(1, ac, as, xc, auxs), sc, lds)
 #define CALL_Q8_0(C) kern_q32(0, C, hf, pf, n / 32, wg, cllm_avx2_view_rp(0, ac, as, xc, auxs), sc, lds)
 #define CALL_Q4_K(C) kern_q4_K(C, hf, pf, n / 256, wg, ac, as, xc, auxs, sc, lds)
-#define CALL_Q6_K(C) (void)xc, kern_q6_K(C, hf, pf, n / 256, wg, ac, as, sc, lds)
-#define DRIVER(NAME, CALL)                                                                                   \
-    static VNNI void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as, \
-                          const cllm_rp_aux *aux, int64_t auxs) {                                            \
-        for (int hf = 0; hf < 2; hf++) {                                                                     \
-            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                      \
-            for (int c = 0; c < nc; c += RPV_CMAX) {                                                         \
-                const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                     \
-                const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
-                float *sc = s + (int64_t)c * lds;                                                            \
-                switch (nc - c < RPV_CMAX ? nc - c : RPV_CMAX) {                                             \
-                case 8: CALL(8); break;                                                                      \
-                case 7: CALL(7); break;                                                                      \
-                case 6: CALL(6); break;                                                                      \
-                case 5: CALL(5); break;                                                                      \
-                case 4: CALL(4); break;                                                                      \
-                case 3: CALL(3); break;                                                                      \
-                case 2: CALL(2); break;                                                                      \
-                case 1: CALL(1); break;                                                                      \
-                default: break;                                                                              \
-                }                                                                                            \
-            }                                                                                                \
-        }                                                                                                    \
-    }
+#define CALL_Q6_K(C) kern_q6_K(C, hf, pf, n / 256, wg, ac, as, sc, lds)
 
-_Static_assert(RPV_CMAX <= RPV_ARR, "the switch covers 1..8");
 
 /* gemm_rpx: per half, each packed tile of up to 16 tokens as register
  * blocks of up to 8 tokens. */
-#define DRIVER_X(NAME, Q4)                                                                                    \
-    static VNNI void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {          \
-        const int64_t nb = n / 32;                                                                            \
-        const size_t tile = CLLM_RPX_COLS * (size_t)nb * CLLM_RPX_BLOCK(1);                                   \
-        for (int hf = 0; hf < 2; hf++) {                                                                      \
-            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                       \
-            for (int t0 = 0; t0 < nc; t0 += CLLM_RPX_COLS) {                                                  \
-                const int T = nc - t0 < CLLM_RPX_COLS ? nc - t0 : CLLM_RPX_COLS;                              \
-                const uint8_t *xt = (const uint8_t *)x + (size_t)(t0 / CLLM_RPX_COLS) * tile;                  \
-                for (int c0 = 0; c0 < T; c0 += 8) {                                                           \
-                    const cllm_avx2_act_view v = cllm_avx2_view_rpx(Q4, xt, T, c0);                           \
-                    float *sc = s + (int64_t)(t0 + c0) * lds;                                                 \
-                    switch (T - c0 < 8 ? T - c0 : 8) {                                                        \
-                    case 8: kern_q32(Q4, 8, hf, pf, nb, wg, v, sc, lds); break;                               \
-                    case 7: kern_q32(Q4, 7, hf, pf, nb, wg, v, sc, lds); break;                               \
-                    case 6: kern_q32(Q4, 6, hf, pf, nb, wg, v, sc, lds); break;                               \
-                    case 5: kern_q32(Q4, 5, hf, pf, nb, wg, v, sc, lds); break;                               \
-                    case 4: kern_q32(Q4, 4, hf, pf, nb, wg, v, sc, lds); break;                               \
-                    case 3: kern_q32(Q4, 3, hf, pf, nb, wg, v, sc, lds); break;                               \
-                    case 2: kern_q32(Q4, 2, hf, pf, nb, wg, v, sc, lds); break;                               \
-                    case 1: kern_q32(Q4, 1, hf, pf, nb, wg, v, sc, lds); break;                               \
-                    default: break;                                                                           \
-                    }                                                                                         \
-                }                                                                                             \
-            }                                                                                                 \
-        }                                                                                                     \
-    }
 
-DRIVER_X(gemm_rpx_q4_0_avxvnni, 1)
-DRIVER_X(gemm_rpx_q8_0_avxvnni, 0)
+#define CALLX_Q4_0(C) kern_q32(1, C, hf, pf, nb, wg, v, sc, lds)
+#define CALLX_Q8_0(C) kern_q32(0, C, hf, pf, nb, wg, v, sc, lds)
+CLLM_AVX2_RPX_DRIVER(VNNI, gemm_rpx_q4_0_avxvnni, 1, CALLX_Q4_0)
+CLLM_AVX2_RPX_DRIVER(VNNI, gemm_rpx_q8_0_avxvnni, 0, CALLX_Q8_0)
 
 cllm_gemm_rpx_fn cllm_cpu_avxvnni_gemm_rpx(cllm_type t) {
     return t == CLLM_TYPE_Q4_0 ? gemm_rpx_q4_0_avxvnni : t == CLLM_TYPE_Q8_0 ? gemm_rpx_q8_0_avxvnni : NULL;
 }
 
-DRIVER(gemm_rp_q4_0_avxvnni, CALL_Q4_0)
-DRIVER(gemm_rp_q8_0_avxvnni, CALL_Q8_0)
-DRIVER(gemm_rp_q4_K_avxvnni, CALL_Q4_K)
-DRIVER(gemm_rp_q6_K_avxvnni, CALL_Q6_K)
+CLLM_AVX2_RP_DRIVER(VNNI, gemm_rp_q4_0_avxvnni, RPV_CMAX, CALL_Q4_0)
+CLLM_AVX2_RP_DRIVER(VNNI, gemm_rp_q8_0_avxvnni, RPV_CMAX, CALL_Q8_0)
+CLLM_AVX2_RP_DRIVER(VNNI, gemm_rp_q4_K_avxvnni, RPV_CMAX, CALL_Q4_K)
+CLLM_AVX2_RP_DRIVER(VNNI, gemm_rp_q6_K_avxvnni, RPV_CMAX, CALL_Q6_K)
 
 cllm_gemm_rp_fn cllm_cpu_avxvnni_gemm_rp(cllm_type t) {
     switch (t) {

@@ -19,6 +19,7 @@
  *   super-block of the rows' (-32 * scale) int16 pairs with the activation's
  *   bsums pairs. Per super-block: acc += d * d_a * isum (|isum| < 2^29). */
 #include "cpu/avx2/avx2_impl.h"
+#include "cpu/avx2/rp_driver_avx2.h"
 #include "cpu/repack.h"
 #include "quant/blocks.h"
 
@@ -34,23 +35,6 @@
 #define RPK_CMAX 8
 #endif
 #define RPK_CMAX_ARR 8
-#define RPK_GB 2496   /* bytes per Q4_K super-block group */
-#define RP6_GB 4384   /* bytes per Q6_K super-block group */
-
-/* Decode batches (up to 8 activation rows) are bound by the weight stream
- * from DRAM: the first pass over a group (rows 0-7, which touches every
- * cache line of the group) prefetches a few blocks ahead so that the loads
- * overlap the arithmetic, as the AVX-512 kernels do. */
-#define RP_PF_MAXC 8
-static inline void prefetch_lines(const uint8_t *p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
-}
-
-static inline __m256i bcast4(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-}
 
 /* 8 int32 lanes (each fits int16) -> the value in both int16 halves. */
 static inline __m256i dup16(__m256i x) {
@@ -191,35 +175,11 @@ static inline __attribute__((always_inline)) void kern_q6_K(
 /* Both halves of the group, activation rows in blocks of RPK_CMAX then the
  * remainder. */
 #define CALL_Q4_K(C) kern_q4_K(C, hf, pf, n / 256, wg, ac, as, xc, auxs, sc, lds)
-#define CALL_Q6_K(C) (void)xc, kern_q6_K(C, hf, pf, n / 256, wg, ac, as, sc, lds)
-#define DRIVER(NAME, CALL)                                                                                   \
-    static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,     \
-                     const cllm_rp_aux *aux, int64_t auxs) {                                                 \
-        for (int hf = 0; hf < 2; hf++) {                                                                     \
-            const int pf = hf == 0 && nc <= RP_PF_MAXC;                                                      \
-            for (int c = 0; c < nc; c += RPK_CMAX) {                                                         \
-                const uint8_t *ac = (const uint8_t *)a + (size_t)c * as;                                     \
-                const cllm_rp_aux *xc = aux + (int64_t)c * auxs;                                             \
-                float *sc = s + (int64_t)c * lds;                                                            \
-                switch (nc - c < RPK_CMAX ? nc - c : RPK_CMAX) {                                             \
-                case 8: CALL(8); break;                                                                      \
-                case 7: CALL(7); break;                                                                      \
-                case 6: CALL(6); break;                                                                      \
-                case 5: CALL(5); break;                                                                      \
-                case 4: CALL(4); break;                                                                      \
-                case 3: CALL(3); break;                                                                      \
-                case 2: CALL(2); break;                                                                      \
-                case 1: CALL(1); break;                                                                      \
-                default: break;                                                                              \
-                }                                                                                            \
-            }                                                                                                \
-        }                                                                                                    \
-    }
+#define CALL_Q6_K(C) kern_q6_K(C, hf, pf, n / 256, wg, ac, as, sc, lds)
 
-_Static_assert(RPK_CMAX <= RPK_CMAX_ARR, "the switch covers 1..8");
 
-DRIVER(gemm_rp_q4_K_avx2, CALL_Q4_K)
-DRIVER(gemm_rp_q6_K_avx2, CALL_Q6_K)
+CLLM_AVX2_RP_DRIVER(, gemm_rp_q4_K_avx2, RPK_CMAX, CALL_Q4_K)
+CLLM_AVX2_RP_DRIVER(, gemm_rp_q6_K_avx2, RPK_CMAX, CALL_Q6_K)
 
 cllm_gemm_rp_fn cllm_cpu_avx2_gemm_rp_k(cllm_type t) {
     return t == CLLM_TYPE_Q4_K ? gemm_rp_q4_K_avx2 : t == CLLM_TYPE_Q6_K ? gemm_rp_q6_K_avx2 : NULL;
