@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
             const size_t gb = cllm_repack_group_bytes(t, cols);
             uint8_t *w = cllm_amalloc(ws * rows), *rp = cllm_amalloc(gb * (size_t)(rows / CLLM_RP_ROWS));
             cllm_rp_aux *aux = malloc(sizeof(cllm_rp_aux) * (size_t)(cols / 32) * NTOK);
-            uint8_t *xp = malloc((size_t)NTOK * (size_t)(cols / 32) * CLLM_RPX_BLOCK(1));
+            uint8_t *xp = malloc((size_t)NTOK * cllm_rpx_tok_bytes(at, cols));
             fill_weights(t, w, ws * rows);
             cllm_repack_rows(t, cols, rows, w, rp);
             for (int j = 0; j < NTOK; j++) {
@@ -222,7 +222,10 @@ int main(int argc, char **argv) {
             for (int m = 0; m < 3; m++) {
                 const int ntok = ntoks[m];
                 if (px)
-                    for (int j = 0; j < ntok; j++) cllm_rpx_pack_row(acts + j * as, cols, j, ntok, xp);
+                    for (int j = 0; j < ntok; j++) {
+                        if (at == CLLM_TYPE_Q8_K) cllm_rpx_pack_row_q8_K(acts + j * as, cols, j, ntok, xp);
+                        else cllm_rpx_pack_row(acts + j * as, cols, j, ntok, xp);
+                    }
                 uint64_t best = UINT64_MAX, t_start = cllm_time_ns();
                 int reps = 0;
                 do {

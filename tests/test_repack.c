@@ -4,7 +4,9 @@
  * and, on x86, both variants of the AVX2 one (plain AVX2 and AVX-VNNI,
  * whichever the table chose) over 1..35 activation rows (two 16-row
  * register blocks and tails), and compare each
- * output with the plain scalar vec_dot of the original rows.
+ * output with the plain scalar vec_dot of the original rows; the same for
+ * every table's gemm_rpx (activations packed in 16-token tiles, Q8_0 or
+ * Q8_K, repack.h) over nc = 1..35 (whole tiles, pairs of tiles, tails).
  * Integer sums are exact, so only float rounding differs. Also checks the
  * repack layout round trip (bytes land where repack.h says). */
 #include "core/fp16.h"
@@ -167,7 +169,8 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
     }
     /* gemm_rpx: the same products from activations packed in 16-token tiles
      * (packed anew for each nc: the tail tile's layout depends on it) */
-    uint8_t *xp = at == CLLM_TYPE_Q8_0 ? malloc((size_t)NTOK * (size_t)nb * CLLM_RPX_BLOCK(1)) : NULL;
+    uint8_t *xp = malloc((size_t)NTOK * cllm_rpx_tok_bytes(at, ne0));
+    CHECK(sc->type[t].gemm_rpx != NULL, "scalar gemm_rpx %s exists", tname(t));
     struct { const char *name; cllm_gemm_rpx_fn fn; } xruns[8];
     int nxrun = 0;
     for (size_t ti = 0; ti < sizeof tables / sizeof tables[0]; ti++)
@@ -176,7 +179,7 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
             xruns[nxrun++].fn = tables[ti]->type[t].gemm_rpx;
         }
 #if defined(CLLM_ARCH_X86)
-    if (xp && cllm_kernels_avx2()) {
+    if (at == CLLM_TYPE_Q8_0 && cllm_kernels_avx2()) {   /* AVX2 has gemm_rpx for Q4_0/Q8_0 only */
         CHECK(cllm_cpu_avx2_gemm_rpx(t, false) != NULL, "avx2 gemm_rpx %s exists", tname(t));
         xruns[nxrun].name = "avx2-plain";
         xruns[nxrun++].fn = cllm_cpu_avx2_gemm_rpx(t, false);
@@ -186,15 +189,18 @@ static void check_type(cllm_type t, int64_t ne0, int64_t ne1) {
         }
     }
 #endif
-    for (int xi = 0; xp && xi < nxrun; xi++) {
+    for (int xi = 0; xi < nxrun; xi++) {
         const char *kname = xruns[xi].name;
         const cllm_gemm_rpx_fn gemmx = xruns[xi].fn;
         if (!gemmx) {
             CHECK(0, "%s gemm_rpx %s missing", kname, tname(t));
             continue;
         }
-        for (int nc = 1; nc <= NTOK; nc += (nc < 9 ? 1 : 2)) {
-            for (int c = 0; c < nc; c++) cllm_rpx_pack_row(a + (size_t)c * arow, ne0, c, nc, xp);
+        for (int nc = 1; nc <= NTOK; nc++) {
+            for (int c = 0; c < nc; c++) {
+                if (at == CLLM_TYPE_Q8_K) cllm_rpx_pack_row_q8_K(a + (size_t)c * arow, ne0, c, nc, xp);
+                else cllm_rpx_pack_row(a + (size_t)c * arow, ne0, c, nc, xp);
+            }
             for (size_t i = 0; i < (size_t)(ne1 * NTOK); i++) out[i] = NAN;
             for (int64_t g = 0; g < ne1 / CLLM_RP_ROWS; g++)
                 gemmx(ne0, nc, out + g * CLLM_RP_ROWS, ne1, rp + (size_t)g * gbytes, xp);

@@ -44,8 +44,9 @@ typedef struct cllm_rp_aux {
 typedef void (*cllm_gemm_rp_fn)(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a,
                                 size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
 
-/* The same GEMM (Q4_0 / Q8_0 groups) against activations packed in tiles of
- * CLLM_RPX_COLS rows (layout in cpu/repack.h, cllm_rpx_pack_row): x points
+/* The same GEMM against activations packed in tiles of CLLM_RPX_COLS rows
+ * (layouts in cpu/repack.h: Q8_0 tiles for Q4_0 / Q8_0 groups,
+ * cllm_rpx_pack_row; Q8_K tiles for Q4_K / Q6_K, cllm_rpx_pack_row_q8_K): x points
  * at the tile of token 0; tokens [0, nc) are computed. With every address a
  * compile-time offset from one pointer, the kernel spends no registers or
  * uops on per-token pointers (measured ~12% faster than gemm_rp). */

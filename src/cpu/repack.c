@@ -135,6 +135,28 @@ void cllm_rpx_pack_row(const void *q8, int64_t n, int tok, int n_tok, void *x) {
     }
 }
 
+void cllm_rpx_pack_row_q8_K(const void *q8k, int64_t n, int tok, int n_tok, void *x) {
+    const cllm_block_q8_K *y = q8k;
+    const int64_t nb = n / 256;
+    const int t = tok / CLLM_RPX_COLS, c = tok % CLLM_RPX_COLS;
+    const int C = n_tok - t * CLLM_RPX_COLS < CLLM_RPX_COLS ? n_tok - t * CLLM_RPX_COLS : CLLM_RPX_COLS;
+    uint8_t *tile = (uint8_t *)x + (size_t)t * CLLM_RPX_COLS * (size_t)nb * CLLM_RPXK_BLOCK(1);
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *blk = tile + (size_t)b * CLLM_RPXK_BLOCK(C);
+        memcpy(blk + 256 * c, y[b].qs, 256);
+        memcpy(blk + 256 * C + 4 * c, &y[b].d, 4);
+        int32_t mp[4], zs[16];
+        for (int p = 0; p < 4; p++) {
+            const int32_t s0 = y[b].bsums[4 * p] + y[b].bsums[4 * p + 1];
+            const int32_t s1 = y[b].bsums[4 * p + 2] + y[b].bsums[4 * p + 3];
+            mp[p] = (int32_t)(((uint32_t)(uint16_t)(int16_t)s0) | ((uint32_t)(uint16_t)(int16_t)s1 << 16));
+        }
+        for (int k = 0; k < 16; k++) zs[k] = -32 * y[b].bsums[k];
+        memcpy(blk + 260 * C + 16 * c, mp, 16);
+        memcpy(blk + 276 * C + 64 * c, zs, 64);
+    }
+}
+
 void cllm_cpu_rp_aux_row(const void *a, int64_t n, cllm_rp_aux *aux) {
     const cllm_block_q8_0 *y = a;
     for (int64_t b = 0; b < n / 32; b++) {

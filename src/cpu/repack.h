@@ -61,6 +61,28 @@ void cllm_repack_rows(cllm_type t, int64_t ne0, int64_t ne1, const void *src, vo
  * packed buffer x (both borrowed). */
 void cllm_rpx_pack_row(const void *q8, int64_t n, int tok, int n_tok, void *x);
 
+/* Packed Q8_K tiles for gemm_rpx on Q4_K / Q6_K weights: the same tiling
+ * (CLLM_RPX_COLS tokens, the last tile holding C <= 16), per 256-element
+ * super-block b, CLLM_RPXK_BLOCK(C) bytes:
+ *   qs[C][256] int8 (token c's quants),   at 0
+ *   d[C] float (the Q8_K scale),          at 256*C
+ *   mp[C][4] int32 (Q4_K: the int16 pair (sum of 32-element sub-block 2p,
+ *     of 2p+1) in the low/high half, for vpdpwssd with the mins), at 260*C
+ *   zs[C][16] int32 (Q6_K: -32 * bsums[k], the zero-point term of
+ *     16-element sub-block k),            at 276*C
+ * so every operand of token c is a compile-time offset from the block's
+ * start. Tile t begins at t * CLLM_RPX_COLS * (n/256) * CLLM_RPXK_BLOCK(1)
+ * bytes: n_tok tokens take n_tok * (n/256) * 340 bytes in all. */
+#define CLLM_RPXK_BLOCK(C) ((size_t)(C) * 340)
+/* Write token `tok` (of n_tok) from its Q8_K row q8k (n elements, n % 256
+ * == 0) into the packed buffer x (both borrowed). */
+void cllm_rpx_pack_row_q8_K(const void *q8k, int64_t n, int tok, int n_tok, void *x);
+/* Packed bytes per token of an activation row of type act (Q8_0 or Q8_K)
+ * with n elements: token tok's tile starts at (tok / 16) * 16 times this. */
+static inline size_t cllm_rpx_tok_bytes(cllm_type act, int64_t n) {
+    return act == CLLM_TYPE_Q8_K ? (size_t)(n / 256) * CLLM_RPXK_BLOCK(1) : (size_t)(n / 32) * CLLM_RPX_BLOCK(1);
+}
+
 /* Fill the n/32 aux entries of one Q8_0 activation row a (n elements). */
 void cllm_cpu_rp_aux_row(const void *a, int64_t n, cllm_rp_aux *aux);
 /* The same for a Q8_K row (used by Q4_K and Q6_K groups): per super-block
@@ -81,5 +103,7 @@ void cllm_cpu_gemm_rp_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const v
                                size_t a_stride, const cllm_rp_aux *aux, int64_t aux_stride);
 void cllm_cpu_gemm_rpx_q4_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x);
 void cllm_cpu_gemm_rpx_q8_0_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x);
+void cllm_cpu_gemm_rpx_q4_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x);
+void cllm_cpu_gemm_rpx_q6_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x);
 
 #endif /* CLLM_CPU_REPACK_H */

@@ -13,7 +13,9 @@
  * Weights repacked at load (w->rp, cpu/repack.h; CLLM_RP_ROWS == CLLM_MM_ROWS
  * rows per group) go to the table's gemm_rp instead (for batches of at least
  * cllm_repack_min_tokens: Q6_K decode keeps the smaller original rows); phase 1 then also computes each activation block's
- * float scale and quant sum (cllm_rp_aux) once, stored after the rows. */
+ * float scale and quant sum (cllm_rp_aux) once, stored after the rows; for
+ * weights with a gemm_rpx (Q8_0 or Q8_K activations) it instead packs the
+ * rows into 16-token tiles (cllm_rpx_pack_row / _q8_K). */
 #include "cpu/repack.h"
 #include "ops/ops_cpu.h"
 #include "tensor/types.h"
@@ -44,7 +46,8 @@ typedef struct mm_task {
  * groups, 1 = gemm_rp, 0 = plain rows (vec_dot / tiles). */
 static int mm_rp_kind(const cllm_kernels *k, const cllm_weight *w, int n_tok) {
     if (!w->rp || n_tok < cllm_repack_min_tokens(w->type)) return 0;
-    if (k->type[w->type].gemm_rpx && k->type[w->type].act_type == CLLM_TYPE_Q8_0) return 2;
+    const cllm_type act = k->type[w->type].act_type;
+    if (k->type[w->type].gemm_rpx && (act == CLLM_TYPE_Q8_0 || act == CLLM_TYPE_Q8_K)) return 2;
     return k->type[w->type].gemm_rp ? 1 : 0;
 }
 
@@ -57,7 +60,10 @@ static void mm_convert(void *arg, int64_t i0, int64_t i1, int ith) {
     for (int64_t i = i0; i < i1; i++) {
         char *row = (char *)t->c->act_buf + i * t->arow;
         ff(t->x + i * ne0, row, ne0);
-        if (t->xp) cllm_rpx_pack_row(row, ne0, (int)i, t->n_tok, t->xp);
+        if (t->xp) {
+            if (t->act == CLLM_TYPE_Q8_K) cllm_rpx_pack_row_q8_K(row, ne0, (int)i, t->n_tok, t->xp);
+            else cllm_rpx_pack_row(row, ne0, (int)i, t->n_tok, t->xp);
+        }
         if (t->aux) {
             if (t->act == CLLM_TYPE_Q8_K) cllm_cpu_rp_aux_row_q8_K(row, ne0, t->aux + i * (ne0 / 32));
             else cllm_cpu_rp_aux_row(row, ne0, t->aux + i * (ne0 / 32));
@@ -75,6 +81,7 @@ static void mm_convert(void *arg, int64_t i0, int64_t i1, int ith) {
 _Static_assert(MM_RP_TT % CLLM_RPX_COLS == 0, "token tiles start at packed-tile boundaries");
 static void mm_rp_groups(const mm_task *t, const cllm_weight *w, int wi, int64_t g0, int64_t g1, bool packed) {
     const int64_t ne0 = w->ne0, ldy = w->ne1, nb = ne0 / 32;
+    const size_t xtok = cllm_rpx_tok_bytes(t->act, ne0);   /* packed bytes per token */
     const cllm_gemm_rp_fn gemm = t->c->kern->type[w->type].gemm_rp;
     const cllm_gemm_rpx_fn gemmx = t->c->kern->type[w->type].gemm_rpx;
     const size_t gbytes = cllm_repack_group_bytes(w->type, ne0);
@@ -86,7 +93,7 @@ static void mm_rp_groups(const mm_task *t, const cllm_weight *w, int wi, int64_t
             const char *wg = (const char *)w->rp + (size_t)g * gbytes;
             if (packed)
                 gemmx(ne0, te - tb, &y[(int64_t)tb * ldy + g * CLLM_RP_ROWS], ldy, wg,
-                      (const char *)t->xp + (size_t)tb * (size_t)nb * CLLM_RPX_BLOCK(1));
+                      (const char *)t->xp + (size_t)tb * xtok);
             else
                 gemm(ne0, te - tb, &y[(int64_t)tb * ldy + g * CLLM_RP_ROWS], ldy, wg, xa + (size_t)tb * t->arow,
                      t->arow, t->aux + (int64_t)tb * nb, nb);
@@ -105,7 +112,8 @@ static void mm_blocks(void *arg, int64_t b0, int64_t b1, int ith) {
         int wi = 0;
         while (wi + 1 < t->n_w && bk >= t->blk0[wi + 1]) wi++;
         const cllm_weight *w = t->w[wi];
-        const int kind = mm_rp_kind(c->kern, w, t->n_tok);
+        int kind = mm_rp_kind(c->kern, w, t->n_tok);
+        if (kind == 2 && !t->xp) kind = c->kern->type[w->type].gemm_rp ? 1 : 0;   /* tiles did not fit */
         if ((kind == 2 && t->xp) || (kind == 1 && t->aux)) {
             /* up to MM_RP_NG groups of this weight at a time */
             int64_t be = bk + MM_RP_NG < b1 ? bk + MM_RP_NG : b1;
@@ -162,18 +170,26 @@ void cllm_cpu_matmul(cllm_ops_ctx *c, int n_w, const cllm_weight *const *w,
             use_rp |= kind == 1;
             use_rpx |= kind == 2;
         }
-        /* act_buf: [converted rows][aux][packed tiles], each 64-byte aligned */
+        /* act_buf: [converted rows][packed tiles][aux], each 64-byte aligned.
+         * Q8_K: 292 row + 340 packed bytes per 256 elements and token (+128
+         * aux only when a weight uses gemm_rp) fit the 1024 of act_buf; when
+         * the tiles do not fit, gemm_rpx weights fall back to gemm_rp. */
         size_t off = (t.arow * (size_t)n_tok + 63) & ~(size_t)63;
         const int64_t nb = w[0]->ne0 / 32;
-        if (use_rp && (act == CLLM_TYPE_Q8_0 || act == CLLM_TYPE_Q8_K)) {
-            const size_t need = off + (size_t)n_tok * (size_t)nb * sizeof(cllm_rp_aux);
+        const bool act_rp = act == CLLM_TYPE_Q8_0 || act == CLLM_TYPE_Q8_K;
+        if (use_rpx && act_rp) {
+            const size_t need = off + (size_t)n_tok * cllm_rpx_tok_bytes(act, w[0]->ne0);
             if (need <= c->act_buf_bytes) {
-                t.aux = (cllm_rp_aux *)((char *)c->act_buf + off);
+                t.xp = (char *)c->act_buf + off;
                 off = (need + 63) & ~(size_t)63;
+            } else {
+                use_rp = true;
             }
         }
-        if (use_rpx && act == CLLM_TYPE_Q8_0 && off + (size_t)n_tok * (size_t)nb * CLLM_RPX_BLOCK(1) <= c->act_buf_bytes)
-            t.xp = (char *)c->act_buf + off;
+        if (use_rp && act_rp) {
+            const size_t need = off + (size_t)n_tok * (size_t)nb * sizeof(cllm_rp_aux);
+            if (need <= c->act_buf_bytes) t.aux = (cllm_rp_aux *)((char *)c->act_buf + off);
+        }
         cllm_threadpool_for(c->tp, n_tok, cllm_threadpool_grain(c->tp, n_tok, 2), mm_convert, &t);
     }
     /* Several blocks per claim when there are many (fewer atomics), one when few. */

@@ -159,3 +159,74 @@ void cllm_cpu_gemm_rp_q6_K_ref(int64_t n, int nc, float *s, int64_t lds, const v
         }
     }
 }
+
+/* gemm_rpx for Q4_K / Q6_K: the arithmetic of the gemm_rp references above,
+ * reading the packed Q8_K tiles (repack.h). */
+void cllm_cpu_gemm_rpx_q4_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {
+    const int64_t nb = n / 256;
+    for (int c0 = 0; c0 < nc; c0 += CLLM_RPX_COLS) {
+        const int C = nc - c0 < CLLM_RPX_COLS ? nc - c0 : CLLM_RPX_COLS;
+        const uint8_t *tile = (const uint8_t *)x + (size_t)c0 * (size_t)nb * CLLM_RPXK_BLOCK(1);
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < CLLM_RP_ROWS; r++) {
+                float sum = 0.0f;
+                for (int64_t b = 0; b < nb; b++) {
+                    const uint8_t *blk = (const uint8_t *)wg + (size_t)b * 2496;
+                    const uint8_t *xb = tile + (size_t)b * CLLM_RPXK_BLOCK(C);
+                    const int8_t *y = (const int8_t *)xb + 256 * c;
+                    float dy;
+                    memcpy(&dy, xb + 256 * C + 4 * c, 4);
+                    cllm_fp16 d, dmin;
+                    memcpy(&d, blk + 2 * r, 2);
+                    memcpy(&dmin, blk + 32 + 2 * r, 2);
+                    int32_t isum = 0, msum = 0;
+                    for (int p = 0; p < 4; p++) {
+                        int32_t lo = 0, hi = 0;
+                        for (int j = 0; j < 8; j++)
+                            for (int t = 0; t < 4; t++) {
+                                const uint8_t q = blk[448 + 512 * p + 64 * j + 4 * r + t];
+                                lo += (q & 15) * y[64 * p + 4 * j + t];
+                                hi += (q >> 4) * y[64 * p + 32 + 4 * j + t];
+                            }
+                        isum += blk[64 + 16 * (2 * p) + r] * lo + blk[64 + 16 * (2 * p + 1) + r] * hi;
+                        int16_t mn[2], pr[2];
+                        memcpy(mn, blk + 192 + 64 * p + 4 * r, 4);
+                        memcpy(pr, xb + 260 * C + 16 * c + 4 * p, 4);
+                        msum += mn[0] * pr[0] + mn[1] * pr[1];
+                    }
+                    sum += cllm_fp16_to_fp32(d) * dy * (float)isum - cllm_fp16_to_fp32(dmin) * dy * (float)msum;
+                }
+                s[(int64_t)(c0 + c) * lds + r] = sum;
+            }
+    }
+}
+
+void cllm_cpu_gemm_rpx_q6_K_ref(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {
+    const int64_t nb = n / 256;
+    for (int c0 = 0; c0 < nc; c0 += CLLM_RPX_COLS) {
+        const int C = nc - c0 < CLLM_RPX_COLS ? nc - c0 : CLLM_RPX_COLS;
+        const uint8_t *tile = (const uint8_t *)x + (size_t)c0 * (size_t)nb * CLLM_RPXK_BLOCK(1);
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < CLLM_RP_ROWS; r++) {
+                float sum = 0.0f;
+                for (int64_t b = 0; b < nb; b++) {
+                    const uint8_t *blk = (const uint8_t *)wg + (size_t)b * 4384;
+                    const uint8_t *xb = tile + (size_t)b * CLLM_RPXK_BLOCK(C);
+                    const int8_t *y = (const int8_t *)xb + 256 * c;
+                    float dy;
+                    memcpy(&dy, xb + 256 * C + 4 * c, 4);
+                    cllm_fp16 d;
+                    memcpy(&d, blk + 2 * r, 2);
+                    int32_t isum = 0;
+                    for (int k = 0; k < 16; k++) {
+                        int32_t sk;   /* -32 * bsums[k] */
+                        memcpy(&sk, xb + 276 * C + 64 * c + 4 * k, 4);
+                        for (int e = 16 * k; e < 16 * k + 16; e++) sk += blk[288 + 64 * (e / 4) + 4 * r + e % 4] * y[e];
+                        isum += (int8_t)blk[32 + 16 * k + r] * sk;
+                    }
+                    sum += cllm_fp16_to_fp32(d) * dy * (float)isum;
+                }
+                s[(int64_t)(c0 + c) * lds + r] = sum;
+            }
+    }
+}

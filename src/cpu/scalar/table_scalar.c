@@ -28,10 +28,10 @@ static const cllm_kernels g_scalar = {
         SLOT(Q2_K, Q8_K, cllm_cpu_dot_q2_K_ref),
         SLOT(Q3_K, Q8_K, cllm_cpu_dot_q3_K_ref),
         [CLLM_TYPE_Q4_K] = {.act_type = CLLM_TYPE_Q8_K, .vec_dot = cllm_cpu_dot_q4_K_ref,
-                            .gemm_rp = cllm_cpu_gemm_rp_q4_K_ref},
+                            .gemm_rp = cllm_cpu_gemm_rp_q4_K_ref, .gemm_rpx = cllm_cpu_gemm_rpx_q4_K_ref},
         SLOT(Q5_K, Q8_K, cllm_cpu_dot_q5_K_ref),
         [CLLM_TYPE_Q6_K] = {.act_type = CLLM_TYPE_Q8_K, .vec_dot = cllm_cpu_dot_q6_K_ref,
-                            .gemm_rp = cllm_cpu_gemm_rp_q6_K_ref},
+                            .gemm_rp = cllm_cpu_gemm_rp_q6_K_ref, .gemm_rpx = cllm_cpu_gemm_rpx_q6_K_ref},
         SLOT(IQ4_XS, Q8_K, cllm_cpu_dot_iq4_xs_ref),
     },
     .from_float = {
