@@ -11,6 +11,35 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Tails of token loops in the GEMM drivers: CALL(C) for the constant C = w,
+ * so each register-block width gets its own specialised kernel. */
+#define CLLM_CPU_CASES_8_1(CALL) \
+    case 8: CALL(8); break;      \
+    case 7: CALL(7); break;      \
+    case 6: CALL(6); break;      \
+    case 5: CALL(5); break;      \
+    case 4: CALL(4); break;      \
+    case 3: CALL(3); break;      \
+    case 2: CALL(2); break;      \
+    case 1: CALL(1); break;
+#define CLLM_CPU_SWITCH8(w, CALL)  \
+    switch (w) {                   \
+    CLLM_CPU_CASES_8_1(CALL)       \
+    default: break;                \
+    }
+#define CLLM_CPU_SWITCH15(w, CALL) \
+    switch (w) {                   \
+    case 15: CALL(15); break;      \
+    case 14: CALL(14); break;      \
+    case 13: CALL(13); break;      \
+    case 12: CALL(12); break;      \
+    case 11: CALL(11); break;      \
+    case 10: CALL(10); break;      \
+    case 9: CALL(9); break;        \
+    CLLM_CPU_CASES_8_1(CALL)       \
+    default: break;                \
+    }
+
 /* ---- scalar reference vec_dot (ggml's *_generic math) ---- */
 void cllm_cpu_dot_f32_ref(int64_t n, float *s, const void *w, const void *a);
 void cllm_cpu_dot_f16_ref(int64_t n, float *s, const void *w, const void *a);

@@ -7,6 +7,8 @@
 #ifndef CLLM_CPU_AVX2_RP_DRIVER_H
 #define CLLM_CPU_AVX2_RP_DRIVER_H
 
+#include "cpu/kernels_impl.h"
+
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -30,20 +32,6 @@ static inline __m256i bcast4(const int8_t *p) {
     return _mm256_set1_epi32(v);
 }
 
-/* CALL(C) for C = w in 1..8 (C a constant, so each kernel is specialised). */
-#define CLLM_AVX2_SWITCH8(w, CALL)  \
-    switch (w) {                    \
-    case 8: CALL(8); break;         \
-    case 7: CALL(7); break;         \
-    case 6: CALL(6); break;         \
-    case 5: CALL(5); break;         \
-    case 4: CALL(4); break;         \
-    case 3: CALL(3); break;         \
-    case 2: CALL(2); break;         \
-    case 1: CALL(1); break;         \
-    default: break;                 \
-    }
-
 /* gemm_rp (row-major activations): register blocks of CMAX (<= 8) rows.
  * CALL(C) sees hf (half), pf (prefetch), n, wg, ac/as (activation rows),
  * xc/auxs (their aux entries), sc/lds (output). ATTR: function attributes
@@ -60,7 +48,7 @@ static inline __m256i bcast4(const int8_t *p) {
                 float *sc = s + (int64_t)c * lds;                                                            \
                 (void)ac;                                                                                    \
                 (void)xc;                                                                                    \
-                CLLM_AVX2_SWITCH8(nc - c < (CMAX) ? nc - c : (CMAX), CALL)                                   \
+                CLLM_CPU_SWITCH8(nc - c < (CMAX) ? nc - c : (CMAX), CALL)                                   \
             }                                                                                                \
         }                                                                                                    \
     }
@@ -80,7 +68,7 @@ static inline __m256i bcast4(const int8_t *p) {
                 for (int c0 = 0; c0 < T; c0 += 8) {                                                         \
                     const cllm_avx2_act_view v = cllm_avx2_view_rpx(Q4, xt, T, c0);                         \
                     float *sc = s + (int64_t)(t0 + c0) * lds;                                               \
-                    CLLM_AVX2_SWITCH8(T - c0 < 8 ? T - c0 : 8, CALL)                                        \
+                    CLLM_CPU_SWITCH8(T - c0 < 8 ? T - c0 : 8, CALL)                                        \
                 }                                                                                           \
             }                                                                                               \
         }                                                                                                   \

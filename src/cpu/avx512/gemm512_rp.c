@@ -77,33 +77,18 @@ static inline __attribute__((always_inline)) void kern(const int q4, const int C
 }
 
 /* Whole tiles of 16 tokens, then the tail tile with its own C. */
+#define RPX_TAIL(C) kern(q4, C, nb, wg, x8, sc, lds)
 #define DRIVER(NAME, Q4)                                                                                  \
     static void NAME(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *x) {           \
+        const int q4 = (Q4);                                                                              \
         const int64_t nb = n / 32;                                                                        \
         const uint8_t *x8 = x;                                                                            \
         const size_t tile = CLLM_RPX_COLS * (size_t)nb * CLLM_RPX_BLOCK(1);                               \
         int c = 0;                                                                                        \
         for (; c + CLLM_RPX_COLS <= nc; c += CLLM_RPX_COLS, x8 += tile)                                   \
-            kern(Q4, CLLM_RPX_COLS, nb, wg, x8, s + (int64_t)c * lds, lds);                               \
+            kern(q4, CLLM_RPX_COLS, nb, wg, x8, s + (int64_t)c * lds, lds);                               \
         float *sc = s + (int64_t)c * lds;                                                                 \
-        switch (nc - c) {                                                                                 \
-        case 15: kern(Q4, 15, nb, wg, x8, sc, lds); break;                                                \
-        case 14: kern(Q4, 14, nb, wg, x8, sc, lds); break;                                                \
-        case 13: kern(Q4, 13, nb, wg, x8, sc, lds); break;                                                \
-        case 12: kern(Q4, 12, nb, wg, x8, sc, lds); break;                                                \
-        case 11: kern(Q4, 11, nb, wg, x8, sc, lds); break;                                                \
-        case 10: kern(Q4, 10, nb, wg, x8, sc, lds); break;                                                \
-        case 9: kern(Q4, 9, nb, wg, x8, sc, lds); break;                                                  \
-        case 8: kern(Q4, 8, nb, wg, x8, sc, lds); break;                                                  \
-        case 7: kern(Q4, 7, nb, wg, x8, sc, lds); break;                                                  \
-        case 6: kern(Q4, 6, nb, wg, x8, sc, lds); break;                                                  \
-        case 5: kern(Q4, 5, nb, wg, x8, sc, lds); break;                                                  \
-        case 4: kern(Q4, 4, nb, wg, x8, sc, lds); break;                                                  \
-        case 3: kern(Q4, 3, nb, wg, x8, sc, lds); break;                                                  \
-        case 2: kern(Q4, 2, nb, wg, x8, sc, lds); break;                                                  \
-        case 1: kern(Q4, 1, nb, wg, x8, sc, lds); break;                                                  \
-        default: break;                                                                                   \
-        }                                                                                                 \
+        CLLM_CPU_SWITCH15(nc - c, RPX_TAIL)                                                            \
     }
 
 DRIVER(gemm_rpx_q4_0_vnni512, 1)

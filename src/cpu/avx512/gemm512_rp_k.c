@@ -116,6 +116,7 @@ static inline __attribute__((always_inline)) void kern(const int C, int64_t nb, 
     for (int c = 0; c < C; c++) _mm512_storeu_ps(s + (int64_t)c * lds, acc[c]);
 }
 
+#define TAIL_Q4_K(C) kern(C, nb, wg, ac, as, xc, auxs, sc, lds)
 static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,
                                  const cllm_rp_aux *aux, int64_t auxs) {
     const int64_t nb = n / 256;
@@ -128,24 +129,7 @@ static void gemm_rp_q4_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
     const uint8_t *ac = a8 + (size_t)c * as;
     const cllm_rp_aux *xc = aux + (int64_t)c * auxs;
     float *sc = s + (int64_t)c * lds;
-    switch (nc - c) {
-    case 15: kern(15, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 14: kern(14, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 13: kern(13, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 12: kern(12, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 11: kern(11, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 10: kern(10, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 9: kern(9, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 8: kern(8, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 7: kern(7, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 6: kern(6, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 5: kern(5, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 4: kern(4, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 3: kern(3, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 2: kern(2, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 1: kern(1, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    default: break;
-    }
+    CLLM_CPU_SWITCH15(nc - c, TAIL_Q4_K)
 }
 
 /* ---- Q6_K: 8-bit quants (0..63). Per 16-element sub-block and activation
@@ -215,6 +199,7 @@ static inline __attribute__((always_inline)) void kern6(const int C, int64_t nb,
     for (int c = 0; c < C; c++) _mm512_storeu_ps(s + (int64_t)c * lds, acc[c]);
 }
 
+#define TAIL_Q6_K(C) kern6(C, nb, wg, ac, as, xc, auxs, sc, lds)
 static void gemm_rp_q6_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const void *wg, const void *a, size_t as,
                                  const cllm_rp_aux *aux, int64_t auxs) {
     const int64_t nb = n / 256;
@@ -227,24 +212,7 @@ static void gemm_rp_q6_K_vnni512(int64_t n, int nc, float *s, int64_t lds, const
     const uint8_t *ac = a8 + (size_t)c * as;
     const cllm_rp_aux *xc = aux + (int64_t)c * auxs;
     float *sc = s + (int64_t)c * lds;
-    switch (nc - c) {
-    case 15: kern6(15, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 14: kern6(14, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 13: kern6(13, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 12: kern6(12, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 11: kern6(11, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 10: kern6(10, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 9: kern6(9, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 8: kern6(8, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 7: kern6(7, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 6: kern6(6, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 5: kern6(5, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 4: kern6(4, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 3: kern6(3, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 2: kern6(2, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    case 1: kern6(1, nb, wg, ac, as, xc, auxs, sc, lds); break;
-    default: break;
-    }
+    CLLM_CPU_SWITCH15(nc - c, TAIL_Q6_K)
 }
 
 /* ---- gemm_rpx: the same two kernels (same arithmetic, same register
@@ -403,26 +371,11 @@ static inline __attribute__((always_inline)) void kern6x(const int C, int64_t nb
         for (; c + CLLM_RPX_COLS <= nc; c += CLLM_RPX_COLS, x8 += tile)                                   \
             K(CLLM_RPX_COLS, nb, wg, x8, x8, s + (int64_t)c * lds, lds);                                  \
         float *sc = s + (int64_t)c * lds;                                                                 \
-        switch (nc - c) {                                                                                 \
-        case 15: K(15, nb, wg, x8, x8, sc, lds); break;                                                   \
-        case 14: K(14, nb, wg, x8, x8, sc, lds); break;                                                   \
-        case 13: K(13, nb, wg, x8, x8, sc, lds); break;                                                   \
-        case 12: K(12, nb, wg, x8, x8, sc, lds); break;                                                   \
-        case 11: K(11, nb, wg, x8, x8, sc, lds); break;                                                   \
-        case 10: K(10, nb, wg, x8, x8, sc, lds); break;                                                   \
-        case 9: K(9, nb, wg, x8, x8, sc, lds); break;                                                     \
-        case 8: K(8, nb, wg, x8, x8, sc, lds); break;                                                     \
-        case 7: K(7, nb, wg, x8, x8, sc, lds); break;                                                     \
-        case 6: K(6, nb, wg, x8, x8, sc, lds); break;                                                     \
-        case 5: K(5, nb, wg, x8, x8, sc, lds); break;                                                     \
-        case 4: K(4, nb, wg, x8, x8, sc, lds); break;                                                     \
-        case 3: K(3, nb, wg, x8, x8, sc, lds); break;                                                     \
-        case 2: K(2, nb, wg, x8, x8, sc, lds); break;                                                     \
-        case 1: K(1, nb, wg, x8, x8, sc, lds); break;                                                     \
-        default: break;                                                                                   \
-        }                                                                                                 \
+        CLLM_CPU_SWITCH15(nc - c, K##_TAIL)                                                              \
     }
 
+#define kernx_TAIL(C) kernx(C, nb, wg, x8, x8, sc, lds)
+#define kern6x_TAIL(C) kern6x(C, nb, wg, x8, x8, sc, lds)
 DRIVERX(gemm_rpx_q4_K_vnni512, kernx)
 DRIVERX(gemm_rpx_q6_K_vnni512, kern6x)
 
